@@ -1,0 +1,39 @@
+// Fixed places on the hosts and inside the manager's service containers.
+// One definition, shared by the renderers, the components and the tests.
+
+/** Host directory (on the manager) holding generated service config; bind-mounted read-only. */
+export const MANAGER_CONFIG_DIR = "/var/lib/matrix";
+
+export const paths = {
+    /** Host side (manager). */
+    host: {
+        registryConfig: `${MANAGER_CONFIG_DIR}/registry/config.yml`,
+        registryHtpasswd: `${MANAGER_CONFIG_DIR}/registry/htpasswd`,
+        dnsmasqConf: `${MANAGER_CONFIG_DIR}/dns/dnsmasq.conf`,
+        dnsHosts: `${MANAGER_CONFIG_DIR}/dns/hosts`,
+        vcl: `${MANAGER_CONFIG_DIR}/router/default.vcl`,
+        daemonJson: "/etc/docker/daemon.json",
+    },
+    /** Container side: each service sees its own host directory here. */
+    container: {
+        registryDir: "/etc/matrix/registry",
+        registryConfig: "/etc/matrix/registry/config.yml",
+        registryHtpasswd: "/etc/matrix/registry/htpasswd",
+        registryData: "/var/lib/registry",
+        dnsDir: "/etc/matrix/dns",
+        dnsmasqConf: "/etc/matrix/dns/dnsmasq.conf",
+        dnsHosts: "/etc/matrix/dns/hosts",
+        routerDir: "/etc/matrix/router",
+        vcl: "/etc/matrix/router/default.vcl",
+    },
+} as const;
+
+/** Names of the manager's service containers, prefixed by the cloud name so two clouds can share a host. */
+export function serviceContainerName(cloudName: string, service: "registry" | "dns" | "router"): string {
+    return `${cloudName}-${service}`;
+}
+
+/** Name of one application replica's container on its node. */
+export function appContainerName(cloudName: string, app: string, node: string): string {
+    return `${cloudName}-${app}-${node}`;
+}

@@ -1,0 +1,142 @@
+// The validated model of one matrix cloud. Everything here is plain data:
+// no Pulumi types, so the whole core (validation, placement, rendering) can be
+// tested without an engine. Components translate this model into resources.
+
+/** Where a secret value lives: the name of a Pulumi secret config key (`pulumi config set --secret <key>`). */
+export interface SecretRef {
+    secret: string;
+}
+
+export type HostRole = "manager" | "node";
+
+export interface SshConnection {
+    /** Address the deploying machine dials (lab: 127.0.0.1; ssh mode: usually the host's address). */
+    host: string;
+    port: number;
+    user: string;
+    /** Private key: a file on the deploying machine, or a secret config key. Lab mode generates one when unset. */
+    privateKey?: { path: string } | SecretRef;
+}
+
+export interface Host {
+    name: string;
+    role: HostRole;
+    /** Address on the private network: what other hosts, DNS records and Varnish backends use. */
+    address: string;
+    /** `<name>.<domain>` */
+    fqdn: string;
+    ssh: SshConnection;
+    groups: string[];
+    labels: Record<string, string>;
+}
+
+export interface Network {
+    cidr: string;
+    /** Dotted netmask derived from the CIDR, e.g. 255.255.255.0. */
+    netmask: string;
+    /** Bridge gateway in lab mode (kept off the hosts' addresses). */
+    gateway: string;
+    dhcp?: { start: string; end: string; leaseTime: string };
+    /** Upstream DNS servers for names outside the domain; empty: the manager's own resolver. */
+    upstreamDns: string[];
+}
+
+export interface Registry {
+    port: number;
+    /** `<manager fqdn>:<port>`: how nodes pull. */
+    address: string;
+    /** How the deploying machine pushes (lab: 127.0.0.1:<published port>). */
+    pushAddress: string;
+    auth?: { username: string; password: SecretRef };
+}
+
+export interface Probe {
+    interval: string;
+    timeout: string;
+    window: number;
+    threshold: number;
+}
+
+export type DirectorKind = "round_robin" | "random" | "fallback" | "hash";
+
+export interface Router {
+    port: number;
+    /** varnishd management port, bound to the manager's 127.0.0.1 only. */
+    adminPort: number;
+    probe: Probe;
+    connectTimeout: string;
+    firstByteTimeout: string;
+    betweenBytesTimeout: string;
+    /** How many times an idempotent request is retried on another backend. */
+    retries: number;
+    /** false: every request passes to a backend (a router, not a cache). */
+    cache: boolean;
+}
+
+export interface Lab {
+    baseImage: string;
+    /** SSH of host i is published on 127.0.0.1:(sshPortBase + i); manager is i = 0. */
+    sshPortBase: number;
+    /** Router and registry are published on these 127.0.0.1 ports. */
+    routerPort: number;
+    registryPort: number;
+}
+
+export type EnvValue = { name: string; value: string } | { name: string; secret: string };
+
+export type AppSource =
+    /** dir: absolute build context; hash: content hash of it, used as the image tag. */
+    | { kind: "build"; dir: string; dockerfile: string; args: Record<string, string>; hash: string }
+    | { kind: "image"; ref: string };
+
+export interface Replica {
+    node: string;
+    /** Port published on the node's private address. */
+    hostPort: number;
+}
+
+export interface Route {
+    /** Path prefix, always starting and ending with '/'. */
+    path: string;
+    /** Optional virtual host (no port). */
+    hostname?: string;
+    /** Remove the prefix before the request reaches the app. */
+    stripPrefix: boolean;
+}
+
+export interface Application {
+    name: string;
+    source: AppSource;
+    containerPort: number;
+    replicas: Replica[];
+    env: EnvValue[];
+    cpus?: number;
+    cpuset?: string;
+    /** MiB */
+    memory?: number;
+    /** MiB */
+    memoryReservation?: number;
+    restart: "no" | "always" | "unless-stopped" | "on-failure";
+    route: Route;
+    health: { path: string; expectStatus: number };
+    director: DirectorKind;
+    /** Where the placement came from: config or a plan-file line. */
+    placedBy: "config" | "plan";
+}
+
+export interface Model {
+    cloudName: string;
+    mode: "lab" | "ssh";
+    domain: string;
+    network: Network;
+    manager: Host;
+    nodes: Host[];
+    registry: Registry;
+    router: Router;
+    lab?: Lab;
+    applications: Application[];
+}
+
+export function allHosts(model: Model): Host[] {
+    return [model.manager, ...model.nodes];
+}

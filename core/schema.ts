@@ -1,0 +1,123 @@
+// Shape of the stack configuration (project namespace `matrix`), one zod schema per key.
+// Shape only: cross-key rules (addresses inside the network, known nodes, ports) live in config.ts.
+import { z } from "zod";
+import { NAME_PATTERN } from "./planfile";
+
+const name = z.string().regex(NAME_PATTERN, { error: `must be a lowercase name matching ${NAME_PATTERN.source}, e.g. "node1"` });
+const ipv4 = z.ipv4({ error: 'must be an IPv4 address like "10.10.10.11"' });
+const port = z.int({ error: "must be an integer port 1-65535" }).min(1, { error: "must be ≥ 1" }).max(65535, { error: "must be ≤ 65535" });
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { error: 'must be a duration like "500ms", "2s" or "1m"' });
+const secretRef = z.strictObject({ secret: z.string().regex(/^[A-Za-z][\w.-]*$/, { error: "must name a secret config key, e.g. registryPassword" }) });
+const labels = z.record(z.string().regex(/^[A-Za-z0-9_.\/-]+$/, { error: "label keys use letters, digits and _ . / -" }), z.string());
+/** Docker-style size: 256 (MiB), "256m", "1g". */
+const size = z.union([z.int().positive(), z.string().regex(/^\d+[mMgG]?$/)], { error: 'must be a size in MiB (256) or with a unit ("256m", "1g")' });
+
+export const sshSchema = z.strictObject({
+    host: z.string().min(1).optional(),
+    port: port.optional(),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: "must be a Unix user name" }).optional(),
+    privateKey: z.union([z.strictObject({ path: z.string().min(1) }), secretRef], { error: 'must be {path: "~/.ssh/id_ed25519"} or {secret: "<config key>"}' }).optional(),
+});
+
+export const hostSchema = z.strictObject({
+    name,
+    address: ipv4,
+    ssh: sshSchema.optional(),
+    groups: z.array(name).default([]),
+    labels: labels.default({}),
+});
+
+export const schemas = {
+    cloudName: name.default("matrix"),
+    mode: z.enum(["lab", "ssh"], { error: 'must be "lab" (hosts are local containers) or "ssh" (existing machines)' }).default("lab"),
+    domain: z
+        .string()
+        .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, { error: 'must be a DNS domain like "matrix" or "cloud.example"' })
+        .default("matrix"),
+    network: z.strictObject({
+        cidr: z.cidrv4({ error: 'must be an IPv4 CIDR like "10.10.10.0/24"' }),
+        gateway: ipv4.optional(),
+        dhcp: z.strictObject({ start: ipv4, end: ipv4, leaseTime: z.string().regex(/^(\d+[smhdw]?|infinite)$/, { error: 'must be a lease time like "12h" or "infinite"' }).default("12h") }).optional(),
+        upstreamDns: z.array(ipv4).default([]),
+    }),
+    manager: hostSchema,
+    nodes: z.array(hostSchema).min(1, { error: "needs at least one node" }),
+    ssh: sshSchema.prefault({}),
+    registry: z
+        .strictObject({
+            port: port.default(5000),
+            pushAddress: z.string().regex(/^[\w.-]+:\d+$/, { error: 'must be "host:port"' }).optional(),
+            auth: z.strictObject({ username: z.string().regex(/^[\w.-]+$/, { error: "must be a plain user name" }), password: secretRef }).optional(),
+        })
+        .prefault({}),
+    router: z
+        .strictObject({
+            port: port.default(80),
+            adminPort: port.default(6082),
+            probe: z
+                .strictObject({
+                    interval: duration.default("1s"),
+                    timeout: duration.default("1s"),
+                    window: z.int().min(1).max(64).default(3),
+                    threshold: z.int().min(1).max(64).default(2),
+                })
+                .prefault({}),
+            connectTimeout: duration.default("500ms"),
+            firstByteTimeout: duration.default("30s"),
+            betweenBytesTimeout: duration.default("10s"),
+            retries: z.int().min(0).max(10).default(2),
+            cache: z.boolean().default(false),
+        })
+        .prefault({}),
+    hostPorts: z
+        .strictObject({ start: port, end: port })
+        .default({ start: 20000, end: 29999 }),
+    lab: z
+        .strictObject({
+            baseImage: z.string().min(1).default("debian:bookworm-slim"),
+            sshPortBase: port.default(2221),
+            routerPort: port.default(8080),
+            registryPort: port.default(5000),
+        })
+        .prefault({}),
+    planFile: z.string().min(1).optional(),
+    applications: z
+        .array(
+            z.strictObject({
+                name,
+                build: z
+                    .union([z.string().min(1), z.strictObject({ context: z.string().min(1), dockerfile: z.string().min(1).default("Dockerfile"), args: z.record(z.string(), z.string()).default({}) })])
+                    .optional(),
+                image: z.string().min(1).optional(),
+                port: port.optional(),
+                nodes: z.array(name).min(1).optional(),
+                replicas: z.int().min(1, { error: "must be ≥ 1" }).optional(),
+                selector: z.strictObject({ group: name.optional(), labels: labels.optional() }).optional(),
+                hostPort: port.optional(),
+                env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "env names are letters, digits and _" }), z.union([z.string(), secretRef])).default({}),
+                cpus: z.number().positive().optional(),
+                cpuset: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, { error: 'must be a CPU list like "0-1" or "0,2"' }).optional(),
+                memory: size.optional(),
+                memoryReservation: size.optional(),
+                restart: z.enum(["no", "always", "unless-stopped", "on-failure"]).default("unless-stopped"),
+                route: z
+                    .strictObject({
+                        path: z.string().regex(/^\/([\w.~-]+\/)*$/, { error: 'must start and end with "/", e.g. "/shop/"' }).optional(),
+                        hostname: z.union([z.literal(true), z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, { error: "must be a host name" })]).optional(),
+                        stripPrefix: z.boolean().default(false),
+                    })
+                    .prefault({}),
+                health: z
+                    .strictObject({ path: z.string().regex(/^\//, { error: 'must start with "/"' }).optional(), expectStatus: z.int().min(100).max(599).default(200) })
+                    .prefault({}),
+                director: z.enum(["round_robin", "random", "fallback", "hash"]).default("round_robin"),
+            }),
+        )
+        .default([]),
+};
+
+export type RawConfig = { [K in keyof typeof schemas]?: unknown };
+export type ParsedConfig = { [K in keyof typeof schemas]: z.output<(typeof schemas)[K]> };
+export type AppConfig = ParsedConfig["applications"][number];
+export type HostConfig = z.output<typeof hostSchema>;
+export const CONFIG_KEYS = Object.keys(schemas) as (keyof typeof schemas)[];
