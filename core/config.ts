@@ -1,6 +1,7 @@
 // Stack config -> validated Model. Every problem is collected and reported at once, each
 // naming its key path (or plan-file line) and the fix, before any resource is registered.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
 import { directoryHash } from "./hash";
@@ -49,6 +50,10 @@ function cidrRange(cidr: string) {
     const size = 2 ** (32 - Number(bits));
     const network = Math.floor(toInt(base) / size) * size;
     return { network, broadcast: network + size - 1, netmask: toIp(2 ** 32 - size), bits: Number(bits) };
+}
+
+function expandHome(p: string): string {
+    return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;
 }
 
 function parseSize(v: number | string | undefined): number | undefined {
@@ -129,8 +134,11 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
         } else {
             const privateKey = h.ssh?.privateKey ?? sshDefaults.privateKey;
             if (!privateKey) report(at(...p, "ssh", "privateKey"), 'is required in ssh mode: set matrix:ssh.privateKey (for all hosts) to {path: "~/.ssh/id_ed25519"} or {secret: "sshPrivateKey"}');
+            if (privateKey && "path" in privateKey && !env.isFile(expandHome(privateKey.path)))
+                report(h.ssh?.privateKey ? at(...p, "ssh", "privateKey", "path") : at("ssh", "privateKey", "path"), `${privateKey.path} does not exist on this machine`);
             if (privateKey && "secret" in privateKey) checkSecret(privateKey, h.ssh?.privateKey ? at(...p, "ssh", "privateKey") : at("ssh", "privateKey"));
-            ssh = { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey };
+            const key = privateKey && "path" in privateKey ? { path: expandHome(privateKey.path) } : privateKey;
+            ssh = { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key };
         }
         return { name: h.name, role: i === 0 && cfg.manager ? "manager" : "node", address: h.address, fqdn: `${h.name}.${domain}`, ssh, groups: h.groups, labels: h.labels };
     });
@@ -299,6 +307,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
         },
         router: cfg.router!,
         lab,
+        baseImage: cfg.baseImage!,
         applications: apps.map((a) => ({ ...a, replicas: replicas.get(a.name) ?? [] })),
     };
 }

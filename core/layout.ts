@@ -7,6 +7,9 @@ export const MANAGER_CONFIG_DIR = "/var/lib/matrix";
 export const paths = {
     /** Host side (manager). */
     host: {
+        registryDir: `${MANAGER_CONFIG_DIR}/registry`,
+        dnsDir: `${MANAGER_CONFIG_DIR}/dns`,
+        routerDir: `${MANAGER_CONFIG_DIR}/router`,
         registryConfig: `${MANAGER_CONFIG_DIR}/registry/config.yml`,
         registryHtpasswd: `${MANAGER_CONFIG_DIR}/registry/htpasswd`,
         dnsmasqConf: `${MANAGER_CONFIG_DIR}/dns/dnsmasq.conf`,

@@ -74,7 +74,6 @@ export interface Router {
 }
 
 export interface Lab {
-    baseImage: string;
     /** SSH of host i is published on 127.0.0.1:(sshPortBase + i); manager is i = 0. */
     sshPortBase: number;
     /** Router and registry are published on these 127.0.0.1 ports. */
@@ -134,6 +133,8 @@ export interface Model {
     registry: Registry;
     router: Router;
     lab?: Lab;
+    /** FROM of the images matrix builds itself (services, lab hosts); pulled, or bootstrapped offline. */
+    baseImage: string;
     applications: Application[];
 }
 

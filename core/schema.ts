@@ -74,12 +74,12 @@ export const schemas = {
         .default({ start: 20000, end: 29999 }),
     lab: z
         .strictObject({
-            baseImage: z.string().min(1).default("debian:bookworm-slim"),
             sshPortBase: port.default(2221),
             routerPort: port.default(8080),
             registryPort: port.default(5000),
         })
         .prefault({}),
+    baseImage: z.string().min(1).default("debian:bookworm-slim"),
     planFile: z.string().min(1).optional(),
     applications: z
         .array(

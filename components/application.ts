@@ -1,0 +1,86 @@
+import * as docker from "@pulumi/docker";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { appContainerName } from "../core/layout";
+import { Application as App, Model } from "../core/model";
+import { Host } from "./host";
+
+export interface ApplicationArgs {
+    model: Model;
+    app: App;
+    /** Node hosts by name. */
+    nodes: Record<string, Host>;
+    /** Secret config values by key (env secrets, registry password). */
+    secret: (key: string) => pulumi.Output<string>;
+    /** The registry accepts pushes and DNS serves its name. */
+    registryReady: pulumi.Resource[];
+}
+
+/**
+ * One application: its image (built here from a directory and pushed to the manager's registry,
+ * or an existing reference), pulled by each node it is placed on, and one container per replica.
+ * Resource names derive from the app and node names only.
+ */
+export class Application extends pulumi.ComponentResource {
+    readonly containers: docker.Container[] = [];
+    readonly imageRef: string;
+
+    constructor(name: string, args: ApplicationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Application", name, {}, opts);
+        const { model, app } = args;
+        const auth = model.registry.auth;
+        let pushed: pulumi.Resource[] = args.registryReady;
+        if (app.source.kind === "build") {
+            // The tag is the content hash of the build context: unchanged sources, no rebuild.
+            const repo = `${app.name}:${app.source.hash}`;
+            this.imageRef = `${model.registry.address}/${repo}`;
+            pushed = [
+                new docker.Image(
+                    `${name}-image`,
+                    {
+                        imageName: `${model.registry.pushAddress}/${repo}`,
+                        build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args },
+                        registry: auth ? { server: model.registry.pushAddress, username: auth.username, password: args.secret(auth.password.secret) } : undefined,
+                    },
+                    { parent: this, dependsOn: args.registryReady },
+                ),
+            ];
+        } else {
+            this.imageRef = app.source.ref;
+        }
+
+        const envs = app.env.map((e) => ("value" in e ? pulumi.output(`${e.name}=${e.value}`) : pulumi.interpolate`${e.name}=${args.secret(e.secret)}`));
+        for (const replica of app.replicas) {
+            const node = args.nodes[replica.node];
+            const nodeHost = model.nodes.find((n) => n.name === replica.node)!;
+            const image = new docker.RemoteImage(
+                `${name}-${replica.node}-image`,
+                { name: this.imageRef, keepLocally: true },
+                { parent: this, provider: node.provider, dependsOn: pushed },
+            );
+            this.containers.push(
+                new docker.Container(
+                    `${name}-${replica.node}`,
+                    {
+                        name: appContainerName(model.cloudName, app.name, replica.node),
+                        image: image.imageId,
+                        envs: [`MATRIX_APP=${app.name}`, `MATRIX_NODE=${replica.node}`, `MATRIX_CLOUD=${model.cloudName}`, ...envs],
+                        ports: [{ internal: app.containerPort, external: replica.hostPort, ip: nodeHost.address }],
+                        memory: app.memory,
+                        memoryReservation: app.memoryReservation,
+                        cpus: app.cpus === undefined ? undefined : String(app.cpus),
+                        cpuSet: app.cpuset,
+                        restart: app.restart,
+                        labels: [
+                            { label: "matrix.cloud", value: model.cloudName },
+                            { label: "matrix.app", value: app.name },
+                            { label: "matrix.node", value: replica.node },
+                        ],
+                    },
+                    { parent: this, provider: node.provider, deleteBeforeReplace: true },
+                ),
+            );
+        }
+        this.registerOutputs({ image: this.imageRef, replicas: app.replicas });
+    }
+}

@@ -1,0 +1,115 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { sha256 } from "../core/hash";
+import { allHosts, Host as HostModel, Model } from "../core/model";
+import { renderDaemonJson } from "../core/render";
+import { Application } from "./application";
+import { Host } from "./host";
+import { Lab } from "./lab";
+import { Manager } from "./manager";
+import { Router } from "./router";
+
+export interface CloudArgs {
+    model: Model;
+    /** Repo root: build contexts of the lab host and services images. */
+    projectDir: string;
+    stack: string;
+    /** Secret config values by key. */
+    secret: (key: string) => pulumi.Output<string>;
+}
+
+export interface PlacementRow {
+    app: string;
+    node: string;
+    address: string;
+    hostPort: number;
+}
+
+/** The whole private cloud: hosts (lab containers or SSH machines), the manager's services, the apps, the router. */
+export class Cloud extends pulumi.ComponentResource {
+    readonly routerUrl: string;
+    readonly registryAddress: string;
+    readonly nodes: { name: string; address: string }[];
+    readonly placement: PlacementRow[];
+    readonly applications: Record<string, { urls: string[]; image: string; replicas: PlacementRow[] }>;
+
+    constructor(name: string, args: CloudArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Cloud", name, {}, opts);
+        const { model } = args;
+
+        // Hosts: in lab mode the lab creates them first; either way each gets a bootstrapped Host.
+        const lab = model.mode === "lab" ? new Lab("lab", { model, projectDir: args.projectDir, stack: args.stack }, { parent: this }) : undefined;
+        const daemonJson = renderDaemonJson(model);
+        const auth = model.registry.auth;
+        const registryPassword = auth ? args.secret(auth.password.secret) : undefined;
+        const hosts: Record<string, Host> = {};
+        const keys: Record<string, { privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string> }> = {};
+        for (const h of allHosts(model)) {
+            keys[h.name] = lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args);
+            hosts[h.name] = new Host(
+                h.name,
+                {
+                    host: h,
+                    daemonJson,
+                    ...keys[h.name],
+                    pinHostKeys: !lab,
+                    registryAuth: auth && h.role === "node" ? { address: model.registry.address, username: auth.username, password: registryPassword! } : undefined,
+                },
+                { parent: this, dependsOn: lab ? [lab.machines[h.name]] : [] },
+            );
+        }
+        const managerHost = hosts[model.manager.name];
+        const manager = new Manager(
+            model.manager.name,
+            { model, host: managerHost, projectDir: args.projectDir, privateKeyPath: keys[model.manager.name].privateKeyPath, registryPassword },
+            { parent: this },
+        );
+
+        const apps = model.applications.map(
+            (app) =>
+                new Application(
+                    app.name,
+                    { model, app, nodes: hosts, secret: args.secret, registryReady: [manager.registry.ready, manager.dns.ready] },
+                    { parent: this },
+                ),
+        );
+        new Router("router", { model, manager: managerHost, image: manager.image, backends: apps.flatMap((a) => a.containers) }, { parent: manager });
+
+        // Plain outputs: nothing here is secret.
+        const address = (node: string) => model.nodes.find((n) => n.name === node)!.address;
+        const port = lab ? model.lab!.routerPort : model.router.port;
+        this.routerUrl = `http://${lab ? "127.0.0.1" : model.manager.address}${port === 80 ? "" : `:${port}`}/`;
+        this.registryAddress = model.registry.address;
+        this.nodes = model.nodes.map((n) => ({ name: n.name, address: n.address }));
+        this.placement = model.applications.flatMap((a) => a.replicas.map((r) => ({ app: a.name, node: r.node, address: address(r.node), hostPort: r.hostPort })));
+        this.applications = Object.fromEntries(
+            model.applications.map((a, i) => [
+                a.name,
+                {
+                    urls: [`${this.routerUrl}${a.route.path.slice(1)}`, ...(a.route.hostname ? [`http://${a.route.hostname}${port === 80 ? "" : `:${port}`}/`] : [])],
+                    image: apps[i].imageRef,
+                    replicas: this.placement.filter((p) => p.app === a.name),
+                },
+            ]),
+        );
+        this.registerOutputs({ routerUrl: this.routerUrl, registry: this.registryAddress, nodes: this.nodes, placement: this.placement, applications: this.applications });
+    }
+}
+
+/**
+ * SSH mode: remote commands need the key's content (kept secret), the docker provider's ssh
+ * client needs a file. A key given as a secret is written to a private temp file for it.
+ */
+function sshKey(host: HostModel, args: CloudArgs): { privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string> } {
+    const key = host.ssh.privateKey!;
+    if ("path" in key) return { privateKey: pulumi.secret(fs.readFileSync(key.path, "utf8")), privateKeyPath: key.path };
+    const content = args.secret(key.secret);
+    const file = path.join(os.tmpdir(), `matrix-${sha256(`${args.stack}/${key.secret}`).slice(0, 12)}.key`);
+    const written = content.apply((k) => {
+        fs.writeFileSync(file, k.endsWith("\n") ? k : `${k}\n`, { mode: 0o600 });
+        return file;
+    });
+    return { privateKey: content, privateKeyPath: pulumi.unsecret(written) };
+}

@@ -1,0 +1,57 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { paths, serviceContainerName } from "../core/layout";
+import { Model } from "../core/model";
+import { renderDnsHosts, renderDnsmasqConf } from "../core/render";
+import { renderScript } from "../core/scripts";
+import { Host } from "./host";
+import { remoteFile } from "./remoteFile";
+
+export interface DnsArgs {
+    model: Model;
+    manager: Host;
+    image: pulumi.Input<string>;
+}
+
+/**
+ * dnsmasq on the manager: DNS for the private domain (and DHCP in ssh mode, hence host networking).
+ * Records live in a hosts file that a SIGHUP reloads, so adding a node or app never restarts DNS.
+ */
+export class Dns extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+    /** Current records are being served. */
+    readonly ready: pulumi.Resource;
+
+    constructor(name: string, args: DnsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Dns", name, {}, opts);
+        const { model, manager } = args;
+        const conf = remoteFile(`${name}-config`, { connection: manager.connection, file: paths.host.dnsmasqConf, content: renderDnsmasqConf(model) }, { parent: this });
+        const records = remoteFile(`${name}-records`, { connection: manager.connection, file: paths.host.dnsHosts, content: renderDnsHosts(model) }, { parent: this });
+        this.container = new docker.Container(
+            name,
+            {
+                name: serviceContainerName(model.cloudName, "dns"),
+                image: args.image,
+                command: ["matrix-dns"],
+                networkMode: "host",
+                capabilities: { adds: ["NET_ADMIN", "NET_RAW"] },
+                mounts: [{ type: "bind", source: paths.host.dnsDir, target: paths.container.dnsDir, readOnly: true }],
+                restart: "unless-stopped",
+                // dnsmasq.conf cannot be reloaded: a change re-creates the container.
+                labels: [{ label: "matrix.config-hash", value: conf.hash }],
+            },
+            { parent: this, provider: manager.provider, dependsOn: [conf.command, records.command], deleteBeforeReplace: true },
+        );
+        this.ready = new command.remote.Command(
+            `${name}-reload`,
+            {
+                connection: manager.connection,
+                create: renderScript("signal-container", { why: "reload the DNS records (addn-hosts) without a restart", signal: "HUP", container: serviceContainerName(model.cloudName, "dns") }),
+                triggers: [records.hash, this.container.id],
+            },
+            { parent: this, dependsOn: [this.container, records.command] },
+        );
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,75 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { contentHash } from "../core/hash";
+import { paths } from "../core/layout";
+import * as model from "../core/model";
+import { renderScript } from "../core/scripts";
+
+export type Connection = command.types.input.remote.ConnectionArgs;
+
+export interface HostArgs {
+    host: model.Host;
+    /** Rendered /etc/docker/daemon.json (trusts the registry). */
+    daemonJson: string;
+    /** Private key content (secret) for remote commands. */
+    privateKey: pulumi.Input<string>;
+    /** The same key as a private file, for the local ssh client the docker provider runs. */
+    privateKeyPath: pulumi.Input<string>;
+    /** Lab hosts get fresh host keys on every re-creation: don't pin them. */
+    pinHostKeys: boolean;
+    /** Registry credentials for pulls through this host's Docker provider. */
+    registryAuth?: { address: string; username: string; password: pulumi.Input<string> };
+}
+
+/**
+ * One machine of the cloud, reached over SSH: waits until it answers, bootstraps Docker
+ * idempotently, and yields a Docker provider (ssh://) that every container on it uses.
+ */
+export class Host extends pulumi.ComponentResource {
+    readonly connection: pulumi.Output<Connection>;
+    /** Bootstrapped: Docker installed, daemon.json current, dockerd answering. */
+    readonly ready: command.remote.Command;
+    readonly provider: docker.Provider;
+    readonly sshOptions: string[];
+
+    constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Host", name, {}, opts);
+        const { host } = args;
+        const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey) };
+        this.connection = pulumi.output({ ...base, dialErrorLimit: 10, perDialTimeout: 15 });
+
+        // A freshly created host may not accept SSH yet: keep dialing, bounded by the timeout.
+        const reachable = new command.remote.Command(
+            `${name}-reachable`,
+            { connection: { ...base, dialErrorLimit: -1, perDialTimeout: 5 }, create: "uname -n" },
+            { parent: this, customTimeouts: { create: "5m" } },
+        );
+
+        this.ready = new command.remote.Command(
+            `${name}-bootstrap`,
+            {
+                connection: this.connection,
+                create: renderScript("bootstrap-host", { host: host.name, daemonJson: paths.host.daemonJson, daemonJsonDir: "/etc/docker" }),
+                stdin: args.daemonJson,
+                triggers: [contentHash(args.daemonJson)],
+            },
+            { parent: this, dependsOn: [reachable] },
+        );
+
+        this.sshOptions = args.pinHostKeys
+            ? ["StrictHostKeyChecking=accept-new"]
+            : ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"];
+        this.provider = new docker.Provider(
+            `${name}-docker`,
+            {
+                // The key travels as a file path for the ssh client, never inside the URL.
+                host: `ssh://${host.ssh.user}@${host.ssh.host}:${host.ssh.port}`,
+                sshOpts: pulumi.unsecret(pulumi.output(args.privateKeyPath)).apply((key) => ["-i", key, "-o", "BatchMode=yes", ...this.sshOptions.flatMap((o) => ["-o", o])]),
+                registryAuth: args.registryAuth && [{ ...args.registryAuth, password: pulumi.secret(args.registryAuth.password) }],
+            },
+            { parent: this, dependsOn: [this.ready] },
+        );
+        this.registerOutputs({ name: host.name, address: host.address });
+    }
+}

@@ -1,0 +1,108 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { contentHash, directoryHash } from "../core/hash";
+import { allHosts, Model } from "../core/model";
+import { renderScript } from "../core/scripts";
+
+// Every capability Docker 20.10 knows except SYS_RESOURCE, which the sandbox's bounding set
+// lacks (so --privileged fails there). Enough for a nested dockerd.
+export const LAB_HOST_CAPS = [
+    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",
+    "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE",
+    "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO",
+    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+];
+
+export interface LabArgs {
+    model: Model;
+    /** Repo root: lab/host is the host image's build context; .lab/<stack> keeps the SSH key. */
+    projectDir: string;
+    stack: string;
+}
+
+/**
+ * The lab provides hosts only: a container per machine on a private bridge network, each
+ * running sshd and its own dockerd. Everything on top goes through the same code as real servers.
+ */
+export class Lab extends pulumi.ComponentResource {
+    readonly privateKeyPath: string;
+    /** Secret: the key's content, read once the key exists. */
+    readonly privateKey: pulumi.Output<string>;
+    /** The host containers by host name: SSH is up once they run. */
+    readonly machines: Record<string, docker.Container> = {};
+
+    constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Lab", name, {}, opts);
+        const { model } = args;
+        const lab = model.lab!;
+        const cloud = model.cloudName;
+        const keyDir = path.join(args.projectDir, ".lab", args.stack);
+        this.privateKeyPath = path.join(keyDir, "id_ed25519");
+
+        const key = new command.local.Command(
+            `${name}-ssh-key`,
+            { create: renderScript("lab-ssh-key", { dir: keyDir, key: this.privateKeyPath }), delete: `rm -f ${this.privateKeyPath} ${this.privateKeyPath}.pub` },
+            { parent: this },
+        );
+        const publicKey = key.stdout;
+        this.privateKey = pulumi.secret(publicKey.apply(() => fs.readFileSync(this.privateKeyPath, "utf8")));
+
+        const context = path.join(args.projectDir, "lab", "host");
+        const image = new docker.Image(
+            `${name}-host-image`,
+            {
+                imageName: `${cloud}-lab-host:${contentHash(directoryHash(context) + model.baseImage)}`,
+                build: { context, args: { BASE_IMAGE: model.baseImage } },
+                skipPush: true,
+            },
+            { parent: this },
+        );
+
+        const network = new docker.Network(
+            `${name}-network`,
+            { name: `${cloud}-lab`, driver: "bridge", ipamConfigs: [{ subnet: model.network.cidr, gateway: model.network.gateway }] },
+            { parent: this },
+        );
+
+        allHosts(model).forEach((host) => {
+            const volume = new docker.Volume(`${name}-${host.name}-docker`, { name: `${cloud}-lab-${host.name}-docker` }, { parent: this });
+            // Only loopback ports are published: SSH per host, and on the manager the router
+            // and the registry (the deploying machine pushes images there).
+            const ports = [{ internal: 22, external: host.ssh.port, ip: "127.0.0.1" }];
+            if (host.role === "manager")
+                ports.push({ internal: model.router.port, external: lab.routerPort, ip: "127.0.0.1" }, { internal: model.registry.port, external: lab.registryPort, ip: "127.0.0.1" });
+            this.machines[host.name] = new docker.Container(
+                `${name}-${host.name}`,
+                {
+                    name: `${cloud}-lab-${host.name}`,
+                    image: image.imageName,
+                    hostname: host.name,
+                    domainname: model.domain,
+                    envs: [pulumi.interpolate`AUTHORIZED_KEY=${publicKey}`],
+                    capabilities: { adds: LAB_HOST_CAPS },
+                    securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
+                    deviceCgroupRules: ["a *:* rwm"],
+                    cgroupnsMode: "private",
+                    tmpfs: { "/run": "rw,exec", "/run/lock": "rw" },
+                    mounts: [{ type: "volume", source: volume.name, target: "/var/lib/docker" }],
+                    networksAdvanced: [{ name: network.name, ipv4Address: host.address }],
+                    // Machines resolve the private domain through the manager's dnsmasq, like DHCP clients in the seed.
+                    dns: [model.manager.address],
+                    dnsSearches: [model.domain],
+                    ports,
+                    restart: "unless-stopped",
+                    labels: [
+                        { label: "matrix.cloud", value: cloud },
+                        { label: "matrix.lab-host", value: host.name },
+                    ],
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
+        });
+        this.registerOutputs({ network: network.name, privateKeyPath: this.privateKeyPath });
+    }
+}

@@ -1,0 +1,60 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { contentHash, directoryHash } from "../core/hash";
+import { Model } from "../core/model";
+import { renderScript } from "../core/scripts";
+import { Dns } from "./dns";
+import { Host } from "./host";
+import { Registry } from "./registry";
+
+export interface ManagerArgs {
+    model: Model;
+    host: Host;
+    /** Repo root: images/services is the services image's build context. */
+    projectDir: string;
+    /** The SSH key file on this machine, for shipping the services image. */
+    privateKeyPath: pulumi.Input<string>;
+    registryPassword?: pulumi.Input<string>;
+}
+
+/**
+ * The manager's services: one image (registry, dnsmasq, Varnish) built here from the base image
+ * and shipped over SSH, since the registry cannot serve its own image. The router is added by
+ * the cloud once the applications exist (see Router).
+ */
+export class Manager extends pulumi.ComponentResource {
+    readonly image: pulumi.Output<string>;
+    readonly registry: Registry;
+    readonly dns: Dns;
+
+    constructor(name: string, args: ManagerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Manager", name, {}, opts);
+        const { model, host } = args;
+        const context = path.join(args.projectDir, "images", "services");
+        const imageName = `${model.cloudName}-services:${contentHash(directoryHash(context) + model.baseImage)}`;
+        const built = new docker.Image(
+            `${name}-services-image`,
+            { imageName, build: { context, args: { BASE_IMAGE: model.baseImage } }, skipPush: true },
+            { parent: this },
+        );
+        const shipped = new command.local.Command(
+            `${name}-services-image-ship`,
+            {
+                create: pulumi
+                    .unsecret(pulumi.output(args.privateKeyPath))
+                    .apply((keyPath) =>
+                        renderScript("ship-image", { host: model.manager.name, keyPath, port: model.manager.ssh.port, sshOptions: host.sshOptions, user: model.manager.ssh.user, sshHost: model.manager.ssh.host, image: imageName }),
+                    ),
+                triggers: [imageName],
+            },
+            { parent: this, dependsOn: [built, host.ready] },
+        );
+        this.image = pulumi.output(shipped.stdout).apply(() => imageName);
+        const common = { model, manager: host, image: this.image };
+        this.registry = new Registry(`${name}-registry`, { ...common, password: args.registryPassword }, { parent: this });
+        this.dns = new Dns(`${name}-dns`, common, { parent: this });
+        this.registerOutputs({ image: this.image });
+    }
+}

@@ -1,0 +1,71 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { paths, serviceContainerName } from "../core/layout";
+import { Model } from "../core/model";
+import { renderRegistryConfig } from "../core/render";
+import { renderScript } from "../core/scripts";
+import { Host } from "./host";
+import { remoteFile } from "./remoteFile";
+
+export interface RegistryArgs {
+    model: Model;
+    manager: Host;
+    /** The services image, already present on the manager. */
+    image: pulumi.Input<string>;
+    /** Secret; set when the registry requires credentials. */
+    password?: pulumi.Input<string>;
+}
+
+/** The private Docker registry on the manager: config, optional htpasswd, a data volume, the container. */
+export class Registry extends pulumi.ComponentResource {
+    /** The registry accepts connections: pushes may start. */
+    readonly ready: command.remote.Command;
+
+    constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Registry", name, {}, opts);
+        const { model, manager } = args;
+        const config = remoteFile(`${name}-config`, { connection: manager.connection, file: paths.host.registryConfig, content: renderRegistryConfig(model) }, { parent: this });
+        const inputs: pulumi.Resource[] = [config.command];
+        const auth = model.registry.auth;
+        if (auth) {
+            // The password only ever travels on stdin, and the command logs nothing.
+            inputs.push(
+                new command.remote.Command(
+                    `${name}-htpasswd`,
+                    {
+                        connection: manager.connection,
+                        create: renderScript("htpasswd", { dir: paths.host.registryDir, file: paths.host.registryHtpasswd, image: args.image, user: auth.username }),
+                        stdin: pulumi.secret(args.password!),
+                        logging: "none",
+                    },
+                    { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
+                ),
+            );
+        }
+        const data = new docker.Volume(`${name}-data`, { name: `${model.cloudName}-registry-data` }, { parent: this, provider: manager.provider });
+        const container = new docker.Container(
+            name,
+            {
+                name: serviceContainerName(model.cloudName, "registry"),
+                image: args.image,
+                command: ["matrix-registry"],
+                networkMode: "host",
+                mounts: [
+                    { type: "bind", source: paths.host.registryDir, target: paths.container.registryDir, readOnly: true },
+                    { type: "volume", source: data.name, target: paths.container.registryData },
+                ],
+                restart: "unless-stopped",
+                // A config change re-creates the container (the registry cannot reload); data stays in the volume.
+                labels: [{ label: "matrix.config-hash", value: config.hash }],
+            },
+            { parent: this, provider: manager.provider, dependsOn: inputs, deleteBeforeReplace: true },
+        );
+        this.ready = new command.remote.Command(
+            `${name}-ready`,
+            { connection: manager.connection, create: renderScript("wait-port", { what: "registry", port: model.registry.port, seconds: 60 }), triggers: [container.id] },
+            { parent: this, dependsOn: [container] },
+        );
+        this.registerOutputs({ address: model.registry.address });
+    }
+}

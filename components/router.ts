@@ -1,0 +1,60 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { contentHash } from "../core/hash";
+import { paths, serviceContainerName } from "../core/layout";
+import { Model } from "../core/model";
+import { renderVcl } from "../core/render";
+import { renderScript } from "../core/scripts";
+import { Host } from "./host";
+import { remoteFile } from "./remoteFile";
+
+export interface RouterArgs {
+    model: Model;
+    manager: Host;
+    image: pulumi.Input<string>;
+    /** Resources the new routes point at (app containers): the VCL is switched after them. */
+    backends: pulumi.Resource[];
+}
+
+/**
+ * Varnish on the manager. The container is never restarted for a route change: a new VCL
+ * file is written, then loaded into the running varnishd with vcl.load + vcl.use.
+ */
+export class Router extends pulumi.ComponentResource {
+    readonly vclName: string;
+
+    constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("matrix:index:Router", name, {}, opts);
+        const { model, manager } = args;
+        const vcl = renderVcl(model);
+        const file = remoteFile(`${name}-vcl`, { connection: manager.connection, file: paths.host.vcl, content: vcl }, { parent: this });
+        const containerName = serviceContainerName(model.cloudName, "router");
+        const container = new docker.Container(
+            name,
+            {
+                name: containerName,
+                image: args.image,
+                command: ["matrix-varnish"],
+                // Host networking: no userland proxy in the request path; the admin port binds 127.0.0.1 only.
+                networkMode: "host",
+                envs: [`ROUTER_PORT=${model.router.port}`, `ADMIN_PORT=${model.router.adminPort}`],
+                mounts: [{ type: "bind", source: paths.host.routerDir, target: paths.container.routerDir, readOnly: true }],
+                restart: "unless-stopped",
+            },
+            // Deliberately independent of the VCL content: route changes must not replace it.
+            { parent: this, provider: manager.provider, dependsOn: [file.command], deleteBeforeReplace: true },
+        );
+        this.vclName = `matrix_${contentHash(vcl)}`;
+        new command.remote.Command(
+            `${name}-vcl-load`,
+            {
+                connection: manager.connection,
+                create: renderScript("vcl-load", { container: containerName, name: this.vclName, file: paths.container.vcl }),
+                triggers: [file.hash, container.id],
+            },
+            { parent: this, dependsOn: [container, file.command, ...args.backends] },
+        );
+        this.registerOutputs({ vcl: this.vclName });
+    }
+}

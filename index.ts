@@ -1,0 +1,38 @@
+// matrix: a private Docker cloud. Reads the stack config, validates all of it, then builds one Cloud.
+import * as pulumi from "@pulumi/pulumi";
+import { buildModel, NAMESPACE, nodeEnv } from "./core/config";
+import { ConfigError } from "./core/problems";
+import { CONFIG_KEYS, RawConfig } from "./core/schema";
+import { Cloud } from "./components/cloud";
+
+const config = new pulumi.Config(NAMESPACE);
+const stack = pulumi.getStack();
+
+// Structured values arrive as JSON text; scalars as plain strings.
+const raw: RawConfig = {};
+for (const key of CONFIG_KEYS) {
+    const text = config.get(key);
+    if (text === undefined) continue;
+    try {
+        raw[key] = JSON.parse(text);
+    } catch {
+        raw[key] = text;
+    }
+}
+
+let model;
+try {
+    model = buildModel(raw, nodeEnv(__dirname, stack, (key) => config.getSecret(key) !== undefined));
+} catch (err) {
+    // One clear error listing every problem; nothing has been registered yet.
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+}
+
+const cloud = new Cloud(model.cloudName, { model, projectDir: __dirname, stack, secret: (key) => config.requireSecret(key) });
+
+export const routerUrl = cloud.routerUrl;
+export const registry = cloud.registryAddress;
+export const nodes = cloud.nodes;
+export const placement = cloud.placement;
+export const applications = cloud.applications;
