@@ -66,7 +66,9 @@ function parseSize(v: number | string | undefined): number | undefined {
 export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const problems: Problem[] = [];
     const at = (...p: PropertyKey[]) => keyPath(NAMESPACE, p);
-    const report = (where: string, message: string) => problems.push({ where, message });
+    const report = (where: string, message: string) => {
+        if (!problems.some((p) => p.where === where && p.message === message)) problems.push({ where, message });
+    };
 
     // 1. Shape, key by key, so one bad key does not hide problems in the others.
     const cfg: Partial<ParsedConfig> = {};
@@ -80,16 +82,19 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
             for (const k of issue.keys) report(at(key, ...issue.path, k), "unknown key; remove it or fix its spelling (see README, Configuration)");
         } else if (issue.path.length === 0 && raw[key as keyof RawConfig] === undefined) {
             report(at(key), REQUIRED_HINT[key] ?? "is required");
-        } else if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
+        } else if (!issue.message.startsWith("Invalid")) {
+            report(at(key, ...issue.path), issue.message); // our own message, with its fix
+        } else if (issue.code === "invalid_type") {
             report(at(key, ...issue.path), `must be ${issue.expected === "undefined" ? "absent" : `a${/^[aeiou]/.test(issue.expected) ? "n" : ""} ${issue.expected}`}`);
         } else if (issue.code === "invalid_value" && "values" in issue) {
             report(at(key, ...issue.path), `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`);
         } else {
-            report(at(key, ...issue.path), issue.message.replace(/^Invalid input: /, ""));
+            report(at(key, ...issue.path), issue.message.replace(/^Invalid input: /, "").replace(/^Invalid /, "invalid "));
         }
     }
 
-    const mode = cfg.mode ?? "lab";
+    // A key that failed its shape check is skipped below, so its problem is not reported twice.
+    const mode = cfg.mode;
     const domain = cfg.domain ?? "matrix";
 
     // 2. Network.
@@ -127,13 +132,13 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
         const dhcp = cfg.network?.dhcp;
         if (dhcp && toInt(h.address) >= toInt(dhcp.start) && toInt(h.address) <= toInt(dhcp.end))
             report(at(...p, "address"), `${h.address} is inside the DHCP range ${dhcp.start}-${dhcp.end}; static addresses must be outside it`);
-        let ssh: SshConnection;
+        let ssh: SshConnection = { host: h.address, port: 22, user: "root" }; // placeholder when mode is invalid
         if (mode === "lab") {
             if (h.ssh) report(at(...p, "ssh"), "is not used in lab mode (the lab publishes SSH on 127.0.0.1); remove it");
             ssh = { host: "127.0.0.1", port: (cfg.lab?.sshPortBase ?? 2221) + i, user: "root" };
-        } else {
+        } else if (mode === "ssh") {
             const privateKey = h.ssh?.privateKey ?? sshDefaults.privateKey;
-            if (!privateKey) report(at(...p, "ssh", "privateKey"), 'is required in ssh mode: set matrix:ssh.privateKey (for all hosts) to {path: "~/.ssh/id_ed25519"} or {secret: "sshPrivateKey"}');
+            if (!privateKey) report(at("ssh", "privateKey"), 'is required in ssh mode: {path: "~/.ssh/id_ed25519"} or {secret: "sshPrivateKey"} (or per host under <host>.ssh.privateKey)');
             if (privateKey && "path" in privateKey && !env.isFile(expandHome(privateKey.path)))
                 report(h.ssh?.privateKey ? at(...p, "ssh", "privateKey", "path") : at("ssh", "privateKey", "path"), `${privateKey.path} does not exist on this machine`);
             if (privateKey && "secret" in privateKey) checkSecret(privateKey, h.ssh?.privateKey ? at(...p, "ssh", "privateKey") : at("ssh", "privateKey"));
@@ -151,6 +156,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     }
     const manager = cfg.manager ? hosts[0] : undefined;
     const nodes = hosts.filter((h) => h.role === "node");
+    const nodesKnown = cfg.nodes !== undefined;
     if (manager && cfg.router && cfg.registry && cfg.router.port === cfg.registry.port) report(at("registry", "port"), "must differ from matrix:router.port (both listen on the manager)");
     if (cfg.router && cfg.router.adminPort === cfg.router.port) report(at("router", "adminPort"), "must differ from matrix:router.port");
     if (cfg.registry?.auth) checkSecret(cfg.registry.auth.password, at("registry", "auth", "password"));
@@ -170,10 +176,10 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
         if (text === undefined) report(at("planFile"), `file ${file} does not exist; create it or remove the key`);
         else {
             const parsed = parsePlan(text, planName);
-            problems.push(...parsed.problems);
+            parsed.problems.forEach((p) => report(p.where, p.message));
             plan = parsed.lines;
             for (const l of plan)
-                if (!nodes.some((n) => n.name === l.node))
+                if (nodesKnown && !nodes.some((n) => n.name === l.node))
                     report(`${planName}:${l.line}`, `node "${l.node}" is not defined in matrix:nodes (known: ${nodes.map((n) => n.name).join(", ") || "none"})`);
         }
     }
@@ -196,6 +202,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const hostnames = new Map<string, string>();
     const apps: Omit<Application, "replicas">[] = [];
     for (const [a, p] of appConfigs) {
+        if (p.length && seenApps.get(a.name) !== at(...p)) continue; // a duplicate, reported above
         const fromPlan = p.length === 0;
         const where = fromPlan ? seenApps.get(a.name)! : at(...p);
         const w = (...k: PropertyKey[]) => (fromPlan ? where : at(...p, ...k));
@@ -224,13 +231,16 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
         else if (a.nodes) {
             if (a.selector) report(w("selector"), 'only applies with "replicas"; remove it or use replicas');
             a.nodes.forEach((n, i) => {
+                if (!nodesKnown) return;
                 if (!nodes.some((h) => h.name === n)) report(w("nodes", i), `node "${n}" is not defined in matrix:nodes (known: ${nodes.map((h) => h.name).join(", ")})`);
                 else if (a.nodes!.indexOf(n) !== i) report(w("nodes", i), `node "${n}" is listed twice; one replica per node`);
                 else placed.push({ node: n, hostPort: a.hostPort });
             });
         } else if (a.replicas !== undefined) {
             const eligible = eligibleNodes(nodes, a.selector);
-            if (a.replicas > eligible.length)
+            if (!nodesKnown) {
+                /* reported under matrix:nodes */
+            } else if (a.replicas > eligible.length)
                 report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}; lower it or add nodes`);
             else placed = spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, hostPort: a.hostPort }));
         } else if (!fromPlan) report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
@@ -283,8 +293,9 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
             placedBy: lines.length ? "plan" : "config",
         });
     }
-    const { replicas, problems: portProblems } = assignPorts(portRequests, cfg.hostPorts ?? { start: 20000, end: 29999 });
-    problems.push(...portProblems);
+    const hostPorts = cfg.hostPorts && cfg.hostPorts.start <= cfg.hostPorts.end ? cfg.hostPorts : { start: 20000, end: 29999 };
+    const { replicas, problems: portProblems } = assignPorts(portRequests, hostPorts);
+    portProblems.forEach((p) => report(p.where, p.message));
 
     if (problems.length) throw new ConfigError(problems);
 
@@ -294,7 +305,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const registryPort = cfg.registry!.port;
     return {
         cloudName: cfg.cloudName!,
-        mode,
+        mode: mode!,
         domain,
         network: { cidr: network.cidr, netmask: range!.netmask, gateway, dhcp: network.dhcp, upstreamDns: network.upstreamDns },
         manager: manager!,
