@@ -71,6 +71,8 @@ export class Application extends pulumi.ComponentResource {
                         cpus: app.cpus === undefined ? undefined : String(app.cpus),
                         cpuSet: app.cpuset,
                         restart: app.restart,
+                        // An init as PID 1 forwards SIGTERM, so replicas stop in well under Docker's 10 s grace.
+                        init: true,
                         labels: [
                             { label: "matrix.cloud", value: model.cloudName },
                             { label: "matrix.app", value: app.name },

@@ -87,7 +87,7 @@ export class Lab extends pulumi.ComponentResource {
                     securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
                     deviceCgroupRules: ["a *:* rwm"],
                     cgroupnsMode: "private",
-                    tmpfs: { "/run": "rw,exec", "/run/lock": "rw" },
+                    tmpfs: { "/run": "rw" },
                     mounts: [{ type: "volume", source: volume.name, target: "/var/lib/docker" }],
                     networksAdvanced: [{ name: network.name, ipv4Address: host.address }],
                     // Machines resolve the private domain through the manager's dnsmasq, like DHCP clients in the seed.
