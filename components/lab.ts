@@ -1,6 +1,5 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash, directoryHash } from "../core/hash";
@@ -30,7 +29,7 @@ export interface LabArgs {
  */
 export class Lab extends pulumi.ComponentResource {
     readonly privateKeyPath: string;
-    /** Secret: the key's content, read once the key exists. */
+    /** Secret: the key's content. */
     readonly privateKey: pulumi.Output<string>;
     /** The host containers by host name: SSH is up once they run. */
     readonly machines: Record<string, docker.Container> = {};
@@ -43,13 +42,15 @@ export class Lab extends pulumi.ComponentResource {
         const keyDir = path.join(args.projectDir, ".lab", args.stack);
         this.privateKeyPath = path.join(keyDir, "id_ed25519");
 
+        // The lab's key pair lives on this machine (.lab/<stack>, git-ignored). The private half
+        // reaches Pulumi only as a secret output that is never logged.
         const key = new command.local.Command(
             `${name}-ssh-key`,
-            { create: renderScript("lab-ssh-key", { dir: keyDir, key: this.privateKeyPath }), delete: `rm -f ${this.privateKeyPath} ${this.privateKeyPath}.pub` },
-            { parent: this },
+            { create: renderScript("lab-ssh-key", { dir: keyDir, key: this.privateKeyPath }), delete: `rm -f ${this.privateKeyPath} ${this.privateKeyPath}.pub`, logging: "none" },
+            { parent: this, additionalSecretOutputs: ["stdout"] },
         );
-        const publicKey = key.stdout;
-        this.privateKey = pulumi.secret(publicKey.apply(() => fs.readFileSync(this.privateKeyPath, "utf8")));
+        this.privateKey = pulumi.secret(key.stdout);
+        const publicKey = new command.local.Command(`${name}-ssh-public-key`, { create: `cat ${this.privateKeyPath}.pub` }, { parent: this, dependsOn: [key] }).stdout;
 
         const context = path.join(args.projectDir, "lab", "host");
         const image = new docker.Image(

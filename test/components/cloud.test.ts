@@ -3,20 +3,122 @@ import { devConfig, Run, runProgram } from "./harness";
 
 jest.setTimeout(60000);
 
+const last = (urn: string) => urn.split("::").pop();
+/** Secret inputs arrive in their wire form: {<sig>: ..., value}. */
+const unwrap = (v: any) => (v && typeof v === "object" && "value" in v ? v.value : v);
+
 describe("dev stack resource graph (mocks)", () => {
     let run: Run;
     beforeAll(async () => {
         run = await runProgram(devConfig());
     });
 
-    test("has the expected components", () => {
+    test("one component per concern, hosts named after the machines", () => {
         const types = new Set(run.resources.map((r) => r.type));
-        for (const t of ["matrix:index:Cloud", "matrix:index:Lab", "matrix:index:Host", "matrix:index:Manager", "matrix:index:Registry", "matrix:index:Dns", "matrix:index:Router", "matrix:index:Application"]) expect(types).toContain(t);
+        for (const t of ["Cloud", "Lab", "Host", "Manager", "Registry", "Dns", "Router", "Application"]) expect(types).toContain(`matrix:index:${t}`);
         expect(run.ofType("matrix:index:Host").map((r) => r.name).sort()).toEqual(["manager", "node1", "node2", "node3"]);
+        expect(run.ofType("matrix:index:Application").map((r) => r.name).sort()).toEqual(["simplewebapp1", "simplewebapp2"]);
     });
 
-    test("prints", () => {
-        console.log(run.resources.map((r) => `${r.type} ${r.name} parent=${r.parent.split("::").pop()} prov=${r.provider.split("::").slice(-1)[0]} secret=${r.secretInputs}`).join("\n"));
-        console.log(JSON.stringify(run.outputs, null, 1));
+    test("every resource has a parent inside the cloud", () => {
+        const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+        const root = run.ofType("matrix:index:Cloud")[0];
+        const reachesRoot = (r: (typeof run.resources)[number]): boolean => r === root || (!!r.parent && byUrn.has(r.parent) && reachesRoot(byUrn.get(r.parent)!));
+        expect(run.resources.filter((r) => !reachesRoot(r)).map((r) => r.name)).toEqual([]);
+    });
+
+    test("each host gets an ssh:// Docker provider gated on its bootstrap, which is gated on reachability", () => {
+        for (const h of ["manager", "node1", "node2", "node3"]) {
+            const provider = run.byName("pulumi:providers:docker", `${h}-docker`);
+            expect(provider.inputs.host).toMatch(/^ssh:\/\/root@127\.0\.0\.1:22\d\d$/);
+            expect(provider.inputs.host).not.toMatch(/BEGIN|PRIVATE/);
+            expect(provider.dependencies.map(last)).toContain(`${h}-bootstrap`);
+            const bootstrap = run.byName("command:remote:Command", `${h}-bootstrap`);
+            expect(bootstrap.dependencies.map(last)).toContain(`${h}-reachable`);
+            expect(unwrap(run.byName("command:remote:Command", `${h}-reachable`).inputs.connection).dialErrorLimit).toBe(-1);
+        }
+    });
+
+    test("app containers run on their node's provider; manager services on the manager's", () => {
+        const placement = run.outputs.placement as { app: string; node: string }[];
+        expect(placement).toHaveLength(4);
+        for (const p of placement) {
+            const c = run.byName("docker:index/container:Container", `${p.app}-${p.node}`);
+            expect(c.provider).toContain(`::${p.node}-docker::`);
+        }
+        for (const s of ["manager-registry", "manager-dns", "router"]) expect(run.byName("docker:index/container:Container", s).provider).toContain("::manager-docker::");
+        // The lab's own containers use the local engine (default provider).
+        expect(run.byName("docker:index/container:Container", "lab-node1").provider).not.toContain("-docker::");
+    });
+
+    test("the VCL is switched only after the app containers exist", () => {
+        const load = run.byName("command:remote:Command", "router-vcl-load");
+        const deps = load.dependencies.map(last);
+        for (const p of run.outputs.placement as { app: string; node: string }[]) expect(deps).toContain(`${p.app}-${p.node}`);
+    });
+
+    test("SSH keys are secret inputs and never appear in outputs", () => {
+        expect(run.byName("command:remote:Command", "node1-bootstrap").secretInputs).toContain("connection");
+        expect(run.byName("command:local:Command", "lab-ssh-key").inputs.logging).toBe("none");
+        expect(JSON.stringify(run.outputs)).not.toMatch(/PRIVATE KEY|password/i);
+    });
+
+    test("stack outputs: router URL, app URLs, nodes, registry, placement", () => {
+        expect(run.outputs.routerUrl).toBe("http://127.0.0.1:8080/");
+        expect(run.outputs.registry).toBe("manager.matrix:5000");
+        expect((run.outputs.applications as any).simplewebapp1.urls).toEqual(["http://127.0.0.1:8080/simplewebapp1/", "http://simplewebapp1.matrix:8080/"]);
+        expect(run.outputs.nodes).toEqual([
+            { name: "node1", address: "10.10.10.11" },
+            { name: "node2", address: "10.10.10.12" },
+            { name: "node3", address: "10.10.10.13" },
+        ]);
+    });
+});
+
+describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
+    let run: Run;
+    beforeAll(async () => {
+        const cfg = devConfig();
+        Object.assign(cfg, {
+            mode: "ssh",
+            lab: undefined,
+            ssh: { privateKey: { secret: "sshKey" } },
+            registry: { auth: { username: "ops", password: { secret: "registryPassword" } } },
+        });
+        cfg.applications[0].env = { API_TOKEN: { secret: "apiToken" } };
+        run = await runProgram(cfg, { sshKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n", registryPassword: "s3cret-pw", apiToken: "t0ken" });
+    });
+
+    test("the program ran", () => expect(run.error).toBeUndefined());
+
+    test("password, key and env secrets are secret inputs", () => {
+        expect(run.byName("command:remote:Command", "manager-registry-htpasswd").secretInputs).toEqual(expect.arrayContaining(["stdin", "connection"]));
+        expect(run.byName("command:remote:Command", "manager-registry-htpasswd").inputs.logging).toBe("none");
+        expect(run.byName("docker:index/image:Image", "simplewebapp1-image").secretInputs).toContain("registry");
+        expect(run.byName("docker:index/container:Container", "simplewebapp1-node1").secretInputs).toContain("envs");
+        expect(run.byName("pulumi:providers:docker", "node1-docker").secretInputs).toContain("registryAuth");
+    });
+
+    test("no secret value appears in any command string or plain input", () => {
+        for (const r of run.resources) {
+            const plain = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !r.secretInputs.includes(k))));
+            expect(plain).not.toMatch(/s3cret-pw|t0ken|PRIVATE KEY/);
+        }
+        expect(JSON.stringify(run.outputs)).not.toMatch(/s3cret-pw|t0ken|PRIVATE KEY/);
+    });
+
+    test("ssh mode: no lab, providers dial the hosts' addresses", () => {
+        expect(run.ofType("matrix:index:Lab")).toEqual([]);
+        expect(run.byName("pulumi:providers:docker", "node2-docker").inputs.host).toBe("ssh://root@10.10.10.12:22");
+    });
+});
+
+describe("bad config", () => {
+    test("registers no resource and names the key", async () => {
+        const cfg = devConfig();
+        cfg.applications[0].replicas = 9;
+        const run = await runProgram(cfg);
+        expect(run.error).toMatch(/matrix:applications\[0\]\.replicas: must be ≤ number of eligible nodes \(3\)/);
+        expect(run.resources).toEqual([]);
     });
 });

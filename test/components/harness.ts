@@ -4,10 +4,9 @@
 // and which inputs are secret (as serialized on the wire, before the mock unwraps them).
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import { spawnSync } from "child_process";
 import * as YAML from "yaml";
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 export interface Registered {
@@ -18,6 +17,7 @@ export interface Registered {
     parent: string;
     dependencies: string[];
     provider: string;
+    /** Inputs as sent to the engine; secrets appear in their wire form (see secretInputs). */
     inputs: Record<string, any>;
     /** Top-level input names whose value is (or contains) a secret. */
     secretInputs: string[];
@@ -26,16 +26,10 @@ export interface Registered {
 export interface Run {
     resources: Registered[];
     outputs: Record<string, unknown>;
+    /** The program's error, if it threw before registering its resources. */
+    error?: string;
     byName(type: string, name: string): Registered;
     ofType(type: string): Registered[];
-}
-
-function containsSecret(v: any): boolean {
-    if (v && typeof v === "object") {
-        if (v["4dabf18193072939515e22adb298388d"] === SECRET_SIG) return true;
-        return Object.values(v).some(containsSecret);
-    }
-    return false;
 }
 
 /** The dev stack's config with the `matrix:` prefix removed, as plain objects, for tests to vary. */
@@ -44,61 +38,21 @@ export function devConfig(): Record<string, any> {
     return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k.replace(/^matrix:/, ""), v]));
 }
 
-/** Runs index.ts once with this config (keys without namespace) and secrets; resolves when the graph is complete. */
+/** Runs index.ts once in a fresh process with this config (keys without namespace) and secrets. */
 export async function runProgram(config: Record<string, any>, secrets: Record<string, string> = {}, stack = "dev"): Promise<Run> {
-    const resources: Registered[] = [];
-    let pending = 0;
-    let last = Date.now();
-    await pulumi.runtime.setMocks(
-        {
-            newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: args.inputs }),
-            call: (args) => args.inputs,
-        },
-        "matrix",
-        stack,
-        false,
-    );
-    const settings = require("@pulumi/pulumi/runtime/settings");
-    const monitor = settings.getMonitor();
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: any) => {
-        pending++;
-        const object = req.getObject()?.toJavaScript() ?? {};
-        register(req, (err: any, res: any) => {
-            if (!err)
-                resources.push({
-                    urn: res.getUrn(),
-                    type: req.getType(),
-                    name: req.getName(),
-                    custom: req.getCustom(),
-                    parent: req.getParent(),
-                    dependencies: req.getDependenciesList(),
-                    provider: req.getProvider(),
-                    inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-                    secretInputs: Object.keys(object).filter((k) => containsSecret(object[k])),
-                });
-            pending--;
-            last = Date.now();
-            callback(err, res);
-        });
-    };
-    const all: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) all[`matrix:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    for (const [k, v] of Object.entries(secrets)) all[`matrix:${k}`] = v;
-    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((k) => `matrix:${k}`));
-
-    let program: Record<string, unknown> = {};
-    jest.isolateModules(() => {
-        program = require(path.join(ROOT, "index.ts"));
+    const child = spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "mocked-run.ts")], {
+        cwd: ROOT,
+        env: { ...process.env, MATRIX_MOCK_RUN: JSON.stringify({ config, secrets, stack }) },
+        maxBuffer: 64 * 1024 * 1024,
     });
-    // The graph is complete when nothing is in flight and nothing new arrived for a moment.
-    while (pending > 0 || Date.now() - last < 150) await new Promise((r) => setTimeout(r, 25));
-    const outputs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await new Promise((r) => (v as pulumi.Output<unknown>).apply(r)) : v;
+    // The mock runtime may report still-pending promises at exit; the JSON on stdout is what counts.
+    const out = child.stdout.toString();
+    if (!out.startsWith("{")) throw new Error(`mocked run failed:\n${child.stderr}`);
+    const { resources, outputs, error } = JSON.parse(out) as { resources: Registered[]; outputs: Record<string, unknown>; error?: string };
     const find = (type: string, name: string) => {
         const r = resources.find((x) => x.type === type && x.name === name);
         if (!r) throw new Error(`no ${type} named ${name}; have: ${resources.map((x) => `${x.type}::${x.name}`).join(", ")}`);
         return r;
     };
-    return { resources, outputs, byName: find, ofType: (t) => resources.filter((r) => r.type === t) };
+    return { resources, outputs, error, byName: find, ofType: (t) => resources.filter((r) => r.type === t) };
 }

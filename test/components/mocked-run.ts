@@ -1,0 +1,72 @@
+// Child-process side of harness.ts: runs index.ts once under pulumi mocks and prints the
+// recorded graph as JSON. A fresh process per run keeps one @pulumi/pulumi instance and
+// one program execution, as under the real CLI.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const containsSecret = (v: any): boolean =>
+    !!v && typeof v === "object" && (v["4dabf18193072939515e22adb298388d"] === SECRET_SIG || Object.values(v).some(containsSecret));
+
+async function main() {
+    const { config, secrets, stack } = JSON.parse(process.env.MATRIX_MOCK_RUN!);
+    const resources: any[] = [];
+    let pending = 0;
+    let last = Date.now();
+    await pulumi.runtime.setMocks(
+        { newResource: (a) => ({ id: a.custom ? `${a.name}-id` : undefined, state: a.inputs }), call: (a) => a.inputs },
+        "matrix",
+        stack,
+        false,
+    );
+    // Wrap the mock monitor's class, which every registration goes through.
+    const proto = require("@pulumi/pulumi/runtime/mocks").MockMonitor.prototype;
+    const original = proto.registerResource;
+    proto.registerResource = function (this: unknown, req: any, callback: any) {
+        const register = original.bind(this);
+        pending++;
+        const object = req.getObject()?.toJavaScript() ?? {};
+        register(req, (err: any, res: any) => {
+            if (!err)
+                resources.push({
+                    urn: res.getUrn(),
+                    type: req.getType(),
+                    name: req.getName(),
+                    custom: req.getCustom(),
+                    parent: req.getParent(),
+                    dependencies: req.getDependenciesList(),
+                    provider: req.getProvider(),
+                    inputs: object,
+                    secretInputs: Object.keys(object).filter((k) => containsSecret(object[k])),
+                });
+            pending--;
+            last = Date.now();
+            callback(err, res);
+        });
+    };
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) all[`matrix:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    for (const [k, v] of Object.entries(secrets)) all[`matrix:${k}`] = v as string;
+    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((k) => `matrix:${k}`));
+
+    let program: Record<string, unknown>;
+    try {
+        program = require(path.resolve(__dirname, "..", "..", "index.ts"));
+    } catch (err: any) {
+        process.stdout.write(JSON.stringify({ error: err.message, resources }));
+        return;
+    }
+    // Complete when nothing is in flight and nothing new arrived for a moment.
+    last = Date.now();
+    while (pending > 0 || Date.now() - last < 500) await new Promise((r) => setTimeout(r, 25));
+    const outputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await new Promise((r) => (v as pulumi.Output<unknown>).apply(r)) : v;
+    process.stdout.write(JSON.stringify({ resources, outputs }));
+}
+main().then(
+    () => process.exit(0),
+    (e) => {
+        console.error(e);
+        process.exit(1);
+    },
+);

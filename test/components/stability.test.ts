@@ -1,0 +1,48 @@
+// Stability under mocks: changing one app's image or adding an app must not rename
+// or change the inputs of any other resource, except the router's VCL.
+import { devConfig, Registered, runProgram } from "./harness";
+
+jest.setTimeout(60000);
+
+const snapshot = (rs: Registered[]) => new Map(rs.map((r) => [r.urn, JSON.stringify(r.inputs)]));
+
+function diff(a: Map<string, string>, b: Map<string, string>) {
+    return {
+        added: [...b.keys()].filter((k) => !a.has(k)),
+        removed: [...a.keys()].filter((k) => !b.has(k)),
+        changed: [...a.keys()].filter((k) => b.has(k) && a.get(k) !== b.get(k)),
+    };
+}
+const names = (urns: string[]) => urns.map((u) => u.split("::").pop()).sort();
+
+describe("stable resource names and inputs", () => {
+    let A: Map<string, string>;
+    beforeAll(async () => {
+        A = snapshot((await runProgram(devConfig())).resources);
+    });
+
+    test("the same config twice gives the same graph", async () => {
+        expect(diff(A, snapshot((await runProgram(devConfig())).resources))).toEqual({ added: [], removed: [], changed: [] });
+    });
+
+    test("B: one app's image changed -> only that app's image/containers and nothing else", async () => {
+        const cfg = devConfig();
+        cfg.applications[1] = { ...cfg.applications[1], build: undefined, image: "registry.example/simplewebapp2:2.0" };
+        const d = diff(A, snapshot((await runProgram(cfg)).resources));
+        // The build resource disappears (image apps are not built) and the pulls/containers change.
+        expect(names(d.removed)).toEqual(["simplewebapp2-image"]);
+        expect(d.added).toEqual([]);
+        expect(names(d.changed).every((n) => n!.startsWith("simplewebapp2-"))).toBe(true);
+        expect(names(d.changed).length).toBeGreaterThan(0);
+    });
+
+    test("B': one app added -> only its resources are new; only the router config and DNS records change", async () => {
+        const cfg = devConfig();
+        cfg.applications.push({ name: "simplewebapp3", image: "registry.example/web:1", port: 8080, replicas: 1 });
+        const d = diff(A, snapshot((await runProgram(cfg)).resources));
+        expect(d.removed).toEqual([]);
+        expect(names(d.added).every((n) => n!.startsWith("simplewebapp3"))).toBe(true);
+        expect(names(d.added)).toContain("simplewebapp3");
+        expect(names(d.changed)).toEqual(["router-vcl", "router-vcl-load"]);
+    });
+});

@@ -1,0 +1,92 @@
+// A realistic validated model (ssh mode, the cloudmatrix seed's layout) for core tests.
+import { Application, Host, Model } from "../../core/model";
+
+/** Deep partial: nested plain objects merge, arrays and everything else replace. */
+export type Overrides<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Overrides<T[K]> : T[K] };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function merge<T>(base: T, over: Overrides<T> | undefined): T {
+    if (over === undefined) return base;
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
+        const b = out[k];
+        out[k] = isPlainObject(b) && isPlainObject(v) ? merge(b, v as Overrides<typeof b>) : v;
+    }
+    return out as T;
+}
+
+export function sampleHost(name: string, address: string, role: Host["role"] = "node", domain = "matrix"): Host {
+    return {
+        name,
+        role,
+        address,
+        fqdn: `${name}.${domain}`,
+        ssh: { host: address, port: 22, user: "cloud", privateKey: { path: "~/.ssh/id_ed25519" } },
+        groups: role === "node" ? ["web"] : [],
+        labels: {},
+    };
+}
+
+/** One application routed at /<name>/, listening on 8080, health at its prefix. */
+export function sampleApp(name: string, replicas: Application["replicas"], overrides?: Overrides<Application>): Application {
+    return merge<Application>(
+        {
+            name,
+            source: { kind: "build", dir: `/work/main/apps/${name}`, dockerfile: "Dockerfile", args: {}, hash: "0123456789abcdef" },
+            containerPort: 8080,
+            replicas,
+            env: [{ name: "JAVA_OPTS", value: "-Xmx48m" }],
+            memory: 64,
+            restart: "unless-stopped",
+            route: { path: `/${name}/`, stripPrefix: false },
+            health: { path: `/${name}/`, expectStatus: 200 },
+            director: "round_robin",
+            placedBy: "config",
+        },
+        overrides,
+    );
+}
+
+export function sampleModel(overrides?: Overrides<Model>): Model {
+    const domain = "matrix";
+    const base: Model = {
+        cloudName: "matrix",
+        mode: "ssh",
+        domain,
+        network: {
+            cidr: "10.10.10.0/24",
+            netmask: "255.255.255.0",
+            gateway: "10.10.10.254",
+            dhcp: { start: "10.10.10.100", end: "10.10.10.200", leaseTime: "12h" },
+            upstreamDns: ["10.0.2.3"],
+        },
+        manager: sampleHost("manager", "10.10.10.1", "manager", domain),
+        nodes: [sampleHost("node1", "10.10.10.11"), sampleHost("node2", "10.10.10.12"), sampleHost("node3", "10.10.10.13")],
+        registry: { port: 5000, address: "manager.matrix:5000", pushAddress: "10.10.10.1:5000" },
+        router: {
+            port: 80,
+            adminPort: 6082,
+            probe: { interval: "1s", timeout: "1s", window: 3, threshold: 2 },
+            connectTimeout: "500ms",
+            firstByteTimeout: "30s",
+            betweenBytesTimeout: "10s",
+            retries: 2,
+            cache: false,
+        },
+        baseImage: "debian:bookworm-slim",
+        applications: [
+            sampleApp("simplewebapp1", [
+                { node: "node1", hostPort: 20001 },
+                { node: "node2", hostPort: 20001 },
+            ]),
+            sampleApp("simplewebapp2", [
+                { node: "node2", hostPort: 20002 },
+                { node: "node3", hostPort: 20002 },
+            ]),
+        ],
+    };
+    return merge(base, overrides);
+}
