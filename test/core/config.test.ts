@@ -207,3 +207,34 @@ describe("plan file", () => {
         ]);
     });
 });
+
+describe("shipped stack files", () => {
+    const fs = require("fs") as typeof import("fs");
+    const YAML = require("yaml") as typeof import("yaml");
+    const load = (file: string) =>
+        Object.fromEntries(Object.entries(YAML.parse(fs.readFileSync(`${__dirname}/../../${file}`, "utf8")).config).map(([k, v]) => [k.replace(/^matrix:/, ""), v]));
+    const real = (secrets: string[]): ConfigEnv => ({
+        ...env({}, secrets),
+        projectDir: `${__dirname}/../..`,
+        readFile: (f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined),
+        isFile: (f) => f.endsWith("id_ed25519") || fs.existsSync(f),
+    });
+
+    test("Pulumi.dev.yaml: lab, manager + 3 nodes, both sample apps on 2 different nodes", () => {
+        const m = buildModel(load("Pulumi.dev.yaml"), real([]));
+        expect(m.mode).toBe("lab");
+        expect(m.nodes.map((n) => n.address)).toEqual(["10.10.10.11", "10.10.10.12", "10.10.10.13"]);
+        for (const a of m.applications) expect(new Set(a.replicas.map((r) => r.node)).size).toBe(2);
+    });
+
+    test("Pulumi.example-ssh.yaml with the seed's plan file", () => {
+        const m = buildModel(load("Pulumi.example-ssh.yaml"), real(["registryPassword"]));
+        expect(m.manager).toMatchObject({ name: "matrix-manager", address: "10.10.10.1", fqdn: "matrix-manager.matrix" });
+        expect(m.registry.address).toBe("matrix-manager.matrix:5000");
+        expect(m.applications.map((a) => [a.name, a.placedBy, a.replicas])).toEqual([
+            ["simplewebapp1", "plan", [{ node: "node1", hostPort: 8081 }, { node: "node2", hostPort: 8081 }]],
+            ["simplewebapp2", "plan", [{ node: "node2", hostPort: 8082 }, { node: "node3", hostPort: 8082 }]],
+        ]);
+        expect(m.applications[0]).toMatchObject({ memory: 128, memoryReservation: 64, cpus: 0.5, route: { hostname: "simplewebapp1.matrix" } });
+    });
+});
