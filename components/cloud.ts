@@ -88,7 +88,8 @@ export class Cloud extends pulumi.ComponentResource {
             model.applications.map((a, i) => [
                 a.name,
                 {
-                    urls: [`${this.routerUrl}${a.route.path.slice(1)}`, ...(a.route.hostname ? [`http://${a.route.hostname}${port === 80 ? "" : `:${port}`}/`] : [])],
+                    // A route with a hostname matches only that host (with its path prefix).
+                    urls: [a.route.hostname ? `http://${a.route.hostname}${port === 80 ? "" : `:${port}`}${a.route.path}` : `${this.routerUrl}${a.route.path.slice(1)}`],
                     image: apps[i].imageRef,
                     replicas: this.placement.filter((p) => p.app === a.name),
                 },

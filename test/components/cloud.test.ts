@@ -66,7 +66,7 @@ describe("dev stack resource graph (mocks)", () => {
     test("stack outputs: router URL, app URLs, nodes, registry, placement", () => {
         expect(run.outputs.routerUrl).toBe("http://127.0.0.1:8080/");
         expect(run.outputs.registry).toBe("manager.matrix:5000");
-        expect((run.outputs.applications as any).simplewebapp1.urls).toEqual(["http://127.0.0.1:8080/simplewebapp1/", "http://simplewebapp1.matrix:8080/"]);
+        expect((run.outputs.applications as any).simplewebapp1.urls).toEqual(["http://127.0.0.1:8080/simplewebapp1/"]);
         expect(run.outputs.nodes).toEqual([
             { name: "node1", address: "10.10.10.11" },
             { name: "node2", address: "10.10.10.12" },
