@@ -6,8 +6,9 @@ import { Connection } from "./host";
 
 /**
  * A file on a host, written atomically from stdin. A remote command rather than CopyToRemote:
- * it re-runs exactly when the content hash changes, and its delete removes the file.
- * Returns the command and the content hash, for the triggers of commands that read the file.
+ * a content change is an in-place update that runs `create` again, and its delete removes the
+ * file. Not `triggers`: they force a replacement. Returns the command and the content hash,
+ * for the triggers of commands that read the file.
  */
 export function remoteFile(
     name: string,
@@ -18,8 +19,9 @@ export function remoteFile(
     const scripts = fileScripts(args.file);
     const cmd = new command.remote.Command(
         name,
-        { connection: args.connection, create: scripts.create, delete: scripts.delete, stdin: args.content, triggers: [hash] },
-        opts,
+        { connection: args.connection, create: scripts.create, delete: scripts.delete, stdin: args.content },
+        // If it is ever replaced (a new connection), the old delete must not follow the new write.
+        { ...opts, deleteBeforeReplace: true },
     );
     return { command: cmd, hash };
 }

@@ -145,10 +145,10 @@ export interface VclStripView {
     prefixRegex: string;
 }
 
-export interface VclRehashView {
+export interface VclRetryView {
     app: string;
-    /** Re-picks a backend on a retry (hash directors would otherwise pick the same replica again). */
-    retryExpr: string;
+    /** The app's replicas in order, each with a regex matching it in X-Matrix-Tried. */
+    members: { backend: string; triedRegex: string }[];
 }
 
 export interface VclView {
@@ -160,7 +160,7 @@ export interface VclView {
     hostRoutes: VclRouteView[];
     pathRoutes: VclRouteView[];
     strips: VclStripView[];
-    rehash: VclRehashView[];
+    retryElsewhere: VclRetryView[];
     retries: number;
     idempotentRegex: string;
     cache: boolean;
@@ -260,9 +260,11 @@ export function vclView(model: Model): VclView {
     const strips: VclStripView[] = apps
         .filter((a) => a.route.stripPrefix && a.route.path !== "/")
         .map((a) => ({ app: a.name, prefix: a.route.path, forwardedPrefix: a.route.path.slice(0, -1), prefixRegex: `^${regexEscape(a.route.path)}` }));
-    const rehash: VclRehashView[] = apps
-        .filter((a) => a.director === "hash" && a.replicas.length > 0)
-        .map((a) => ({ app: a.name, retryExpr: `${vclDirectorName(a.name)}.backend(bereq.url + "#" + bereq.retries)` }));
+    // Until the probes notice, a dead replica still counts as healthy and any director may pick
+    // it again for the retry: retries go to the first healthy replica this request has not tried.
+    const retryElsewhere: VclRetryView[] = directors
+        .filter((d) => d.members.length > 1)
+        .map((d) => ({ app: d.app, members: d.members.map((m) => ({ backend: m.backend, triedRegex: `(^| )${regexEscape(m.backend)}( |$)` })) }));
 
     if (!Number.isInteger(r.retries) || r.retries < 0) throw new Error(`render: router.retries must be a non-negative integer: ${r.retries}`);
     return {
@@ -274,7 +276,7 @@ export function vclView(model: Model): VclView {
         hostRoutes,
         pathRoutes,
         strips,
-        rehash,
+        retryElsewhere,
         retries: r.retries,
         idempotentRegex: `^(${IDEMPOTENT_METHODS.join("|")})$`,
         cache: r.cache,

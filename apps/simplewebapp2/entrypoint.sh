@@ -1,6 +1,8 @@
 #!/bin/sh
-# Answer at / and at the route prefix /simplewebapp2/ with one line naming the node.
+# Answer at / and at the route prefix /<app>/ with one line naming the app and the node.
+# The app name comes from matrix (MATRIX_APP), so one build can serve under several names.
 set -e
-mkdir -p /www/simplewebapp2
-echo "simplewebapp2 served by ${MATRIX_NODE:-unknown}" | tee /www/index.html > /www/simplewebapp2/index.html
+app="${MATRIX_APP:-simplewebapp2}"
+mkdir -p "/www/$app"
+echo "$app served by ${MATRIX_NODE:-unknown}" | tee /www/index.html > "/www/$app/index.html"
 exec busybox httpd -f -v -p 8080 -h /www

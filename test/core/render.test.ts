@@ -177,11 +177,10 @@ describe("renderVcl", () => {
         const q = parseVcl(renderVcl(m));
         expect(q.directors.get("dir_simplewebapp1")).toEqual({ kind, args, members });
         expect(q.routes.find((r) => r.app === "simplewebapp1")!.backendExpr).toBe(expr);
-        if (kind === "hash") {
-            // A retry must not land on the replica that just failed: re-hash with the attempt number.
-            expect(q.backendFetch).toContain('if (bereq.http.X-Matrix-App == "simplewebapp1" && bereq.retries > 0) {');
-            expect(q.backendFetch).toContain('set bereq.backend = dir_simplewebapp1.backend(bereq.url + "#" + bereq.retries);');
-        } else expect(q.backendFetch).not.toContain("set bereq.backend");
+        // Whatever the director, a retry goes to the first healthy replica this request has not tried.
+        expect(q.backendFetch).toContain('if (bereq.retries > 0 && bereq.http.X-Matrix-App == "simplewebapp1") {');
+        expect(q.backendFetch).toContain('if (bereq.http.X-Matrix-Tried !~ "(^| )simplewebapp1__node1( |$)" && std.healthy(simplewebapp1__node1)) {');
+        expect(q.backendFetch).toContain('else if (bereq.http.X-Matrix-Tried !~ "(^| )simplewebapp1__node2( |$)" && std.healthy(simplewebapp1__node2)) {');
     });
 
     test("routes: virtual hosts first, then path prefixes longest first; bare prefixes redirect", () => {
@@ -252,7 +251,7 @@ describe("renderVcl", () => {
         expect(strip?.slice(1)).toEqual(["simplewebapp2", "^/simplewebapp2/", "/simplewebapp2"]);
         expect("/simplewebapp2/a/b?c=1".replace(new RegExp(strip![2]), "/")).toBe("/a/b?c=1");
         expect("/simplewebapp2/".replace(new RegExp(strip![2]), "/")).toBe("/");
-        expect(q.backendFetch).not.toContain('"simplewebapp1"');
+        expect(q.backendFetch).not.toContain('"simplewebapp1" && !bereq.http.X-Forwarded-Prefix');
         // Clients cannot forge the marker.
         expect(q.recv).toContain("unset req.http.X-Forwarded-Prefix;");
     });

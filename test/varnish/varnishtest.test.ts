@@ -35,6 +35,7 @@ const scenarios: Record<string, Scenario> = {
                     { name: "flaky", servers: [1, 2], route: { stripPrefix: true }, health: { path: "/health" } },
                     { name: "busy", servers: [3, 4] },
                     { name: "down", servers: [5, 6] },
+                    { name: "first", servers: [7, 8], director: "fallback" },
                 ],
                 { retries: 2 },
             ),
