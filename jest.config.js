@@ -1,5 +1,5 @@
 // Two suites: `unit` is fast and needs no Docker; `e2e` applies the dev stack to a real lab.
-const tsJest = { "^.+\\.ts$": ["ts-jest", { diagnostics: { warnOnly: false }, isolatedModules: true }] };
+const tsJest = { "^.+\\.ts$": ["ts-jest", { diagnostics: { warnOnly: false } }] };
 module.exports = {
     projects: [
         {

@@ -1,0 +1,94 @@
+// Benchmark of the dev stack on the local lab: prints one JSON object of measurements (no
+// pass/fail). Needs what the end-to-end test needs (see README); takes about 4 minutes.
+//
+//   npm run bench
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { destroy, devStack, expectApplied, labObjects, requireTools, up } from "../test/e2e/lab";
+import { applyUnderLoad, nodeLoss, throughput } from "../test/e2e/scenario";
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+async function main() {
+    requireTools();
+    const leftovers = labObjects();
+    if (leftovers.length) throw new Error(`the lab must start clean; remove first: ${leftovers.join(", ")}`);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "matrix-bench-"));
+    const state = path.join(work, "state.json");
+    const stack = devStack(work);
+    try {
+        // The first deploy fills the image caches (lab host, services, apps); the second is the
+        // measured cold deploy: every container, network, volume and file created from nothing.
+        log("warm-up deploy (fills image caches)");
+        const warm = expectApplied(await up(stack, state), "warm-up up");
+        log(`warm-up: ${warm.seconds} s; destroying`);
+        const firstDestroy = expectApplied(await destroy(state), "destroy");
+        log("cold deploy with images cached");
+        const cold = await up(stack, state);
+        const s = expectApplied(cold, "up");
+        const outputs = s.outputs;
+
+        const app = "simplewebapp1";
+        const replica = outputs.applications[app].replicas[0];
+        const viaRouter = `http://10.10.10.1:80/${app}/`;
+        const viaPublished = `${outputs.routerUrl}${app}/`;
+        const direct = `http://${replica.address}:${replica.hostPort}/${app}/`;
+        log("throughput: direct, router on the private network, router on the published port");
+        const d = await throughput(direct);
+        const r = await throughput(viaRouter);
+        const p = await throughput(viaPublished);
+
+        log("node loss under load");
+        const apps = Object.keys(outputs.applications);
+        const loss = await nodeLoss(apps.map((a) => `${outputs.routerUrl}${a}/`), replica.node);
+
+        log("route change (a third app) under load");
+        const three = devStack(work, (c) => {
+            c["matrix:applications"].push({ name: "simplewebapp3", build: "apps/simplewebapp1", port: 8080, replicas: 2, memory: "64m" });
+        });
+        const change = await applyUnderLoad(apps.map((a) => `${outputs.routerUrl}${a}/`), three, state);
+        expectApplied(change.apply, "up with a third app");
+
+        log("destroy");
+        const gone = await destroy(state);
+        expectApplied(gone, "destroy");
+        const left = labObjects();
+
+        process.stdout.write(JSON.stringify({
+            deploySeconds: round(cold.seconds, 1),
+            deployResources: s.created,
+            warmUpDeploySeconds: round(warm.seconds, 1),
+            destroySeconds: round(gone.seconds, 1),
+            destroySecondsFirst: round(firstDestroy.seconds, 1),
+            leftAfterDestroy: left.length,
+            nodeLoss: {
+                node: loss.node,
+                requests: loss.down.requests,
+                failed: loss.down.failed,
+                recoverySeconds: round(loss.down.recoverySeconds),
+                maxLatencyMs: loss.down.maxLatencyMs,
+                rejoinSeconds: round(loss.rejoinSeconds),
+                failedWhileRejoining: loss.rejoin.failed,
+            },
+            routeChange: { requests: change.load.requests, failed: change.load.failed, applySeconds: round(change.apply.seconds, 1) },
+            throughput: {
+                directRps: d.rps,
+                routerRps: r.rps,
+                publishedRouterRps: p.rps,
+                ratio: round(r.rps / d.rps),
+                publishedRatio: round(p.rps / d.rps),
+                failed: d.failed + r.failed + p.failed,
+            },
+        }) + "\n");
+    } finally {
+        if (fs.existsSync(state)) await destroy(state);
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+main().catch((e) => {
+    process.stderr.write(`bench: ${e.message}\n`);
+    process.exit(1);
+});

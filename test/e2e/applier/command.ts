@@ -1,0 +1,325 @@
+// command:local:Command and command:remote:Command, following @pulumi/command 1.x:
+//  - create runs `create`; an update runs `update`, or `create` again when there is no `update`;
+//  - delete runs `delete` with the last stdout/stderr in PULUMI_COMMAND_STDOUT/STDERR;
+//  - outputs are the inputs plus stdout/stderr, each with one trailing newline trimmed;
+//  - a non-zero exit fails the step and shows the command's output.
+// Triggers are replaceOnChanges in the SDK (the applier replaces on a trigger change).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ApplierError, Spec, childEnv, exec, shQuote, sleep } from "./util";
+import type { CreateResult, Handler, HandlerContext, ResourceRequest, StateEntry } from "./types";
+
+const LOGGING = { oneOf: ["stdout", "stderr", "stdoutAndStderr", "none"] };
+
+export const LOCAL_COMMAND_SPEC: { [k: string]: Spec } = {
+    create: "string",
+    update: "string",
+    delete: "string",
+    dir: "string",
+    environment: "map",
+    interpreter: ["string"],
+    stdin: "string",
+    triggers: ["any"],
+    logging: LOGGING,
+    addPreviousOutputInEnv: "boolean",
+    // assetPaths / archivePaths: not implemented (rejected when non-empty)
+};
+
+export const CONNECTION_SPEC: { [k: string]: Spec } = {
+    host: "string",
+    port: "number",
+    user: "string",
+    privateKey: "string",
+    dialErrorLimit: "number",
+    perDialTimeout: "number",
+    hostKey: "string",
+    // password, privateKeyPassword, agentSocketPath, proxy: not implemented
+};
+
+export const REMOTE_COMMAND_SPEC: { [k: string]: Spec } = {
+    connection: CONNECTION_SPEC,
+    create: "string",
+    update: "string",
+    delete: "string",
+    environment: "map",
+    stdin: "string",
+    triggers: ["any"],
+    logging: LOGGING,
+    addPreviousOutputInEnv: "boolean",
+};
+
+export function trimOneNewline(s: string): string {
+    return s.endsWith("\n") ? s.slice(0, -1) : s;
+}
+
+function logStdout(logging: string | undefined) {
+    return logging === undefined || logging === "stdout" || logging === "stdoutAndStderr";
+}
+function logStderr(logging: string | undefined) {
+    return logging === undefined || logging === "stderr" || logging === "stdoutAndStderr";
+}
+
+/** PULUMI_COMMAND_STDOUT/STDERR of a previous run, as the provider sets them (only when non-empty). */
+export function previousOutputEnv(inputs: any, prev: { stdout?: string; stderr?: string } | undefined): Record<string, string> {
+    const env: Record<string, string> = {};
+    if (!prev || inputs.addPreviousOutputInEnv === false) return env;
+    if (prev.stdout) env.PULUMI_COMMAND_STDOUT = prev.stdout;
+    if (prev.stderr) env.PULUMI_COMMAND_STDERR = prev.stderr;
+    return env;
+}
+
+interface RunResult { stdout: string; stderr: string }
+
+function failure(kind: string, req: { type: string; name: string }, command: string, code: number | string, out: string, ctx: HandlerContext): never {
+    const shown = ctx.redactor.redact(out.trim());
+    throw new ApplierError(
+        `${req.type} "${req.name}": ${kind} command failed (exit ${code}): ${ctx.redactor.redact(command)}\n${shown}`,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// local
+
+export async function runLocal(
+    req: { type: string; name: string },
+    inputs: any,
+    command: string,
+    kind: string,
+    prev: RunResult | undefined,
+    ctx: HandlerContext,
+): Promise<RunResult> {
+    const interpreter: string[] = inputs.interpreter && inputs.interpreter.length > 0 ? inputs.interpreter : ["/bin/sh", "-c"];
+    const dir = inputs.dir !== undefined ? path.resolve(ctx.cwd, inputs.dir) : ctx.cwd;
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+        throw new ApplierError(`${req.type} "${req.name}": dir ${dir} does not exist`);
+    }
+    const env = childEnv({ ...(inputs.environment ?? {}), ...previousOutputEnv(inputs, prev) });
+    const both: string[] = [];
+    const res = await exec([...interpreter, command], {
+        cwd: dir,
+        env,
+        stdin: inputs.stdin,
+        onLine: (stream, line) => {
+            both.push(line);
+            if ((stream === "stdout" && logStdout(inputs.logging)) || (stream === "stderr" && logStderr(inputs.logging))) {
+                ctx.log(`    ${req.name} | ${line}`);
+            }
+        },
+    });
+    if (res.code !== 0) failure(kind, req, command, res.signal ?? res.code, both.join("\n"), ctx);
+    return { stdout: trimOneNewline(res.stdout), stderr: trimOneNewline(res.stderr) };
+}
+
+export const localCommand: Handler = {
+    spec: LOCAL_COMMAND_SPEC,
+    diff: () => "update",
+    async create(req, ctx): Promise<CreateResult> {
+        const id = `${req.name}-${Math.random().toString(16).slice(2, 10)}`;
+        let out: RunResult = { stdout: "", stderr: "" };
+        if (req.inputs.create !== undefined) out = await runLocal(req, req.inputs, req.inputs.create, "create", undefined, ctx);
+        return { id, outputs: { ...req.inputs, ...out } };
+    },
+    async update(req, old, ctx): Promise<CreateResult> {
+        const cmd = req.inputs.update ?? req.inputs.create;
+        let out: RunResult = { stdout: old.outputs?.stdout ?? "", stderr: old.outputs?.stderr ?? "" };
+        if (cmd !== undefined) out = await runLocal(req, req.inputs, cmd, req.inputs.update !== undefined ? "update" : "create (update)", old.outputs, ctx);
+        return { id: old.id, outputs: { ...req.inputs, ...out } };
+    },
+    async delete(entry, ctx) {
+        const inputs = entry.inputs ?? {};
+        if (inputs.delete === undefined) return;
+        await runLocal(entry, inputs, inputs.delete, "delete", entry.outputs, ctx);
+    },
+};
+
+/** The `command:local:run` invoke (local.run / local.runOutput). */
+export async function localRunInvoke(inputs: any, ctx: HandlerContext): Promise<any> {
+    const { validateInputs } = await import("./util");
+    const spec = { ...LOCAL_COMMAND_SPEC, command: "string" as Spec };
+    delete (spec as any).create; delete (spec as any).update; delete (spec as any).delete; delete (spec as any).triggers;
+    validateInputs("command:local:run", "(invoke)", inputs, spec);
+    const out = await runLocal({ type: "command:local:run", name: "(invoke)" }, inputs, inputs.command, "run", undefined, ctx);
+    return { ...inputs, ...out };
+}
+
+// ---------------------------------------------------------------------------------------------
+// remote
+
+export interface Connection {
+    host: string;
+    port?: number;
+    user?: string;
+    privateKey?: string;
+    dialErrorLimit?: number;
+    perDialTimeout?: number;
+    hostKey?: string;
+}
+
+/**
+ * The ssh command line for a remote command. `envKeys` are sent with SendEnv (the same
+ * SSH "env" request the provider's session.Setenv makes: the server keeps only names its
+ * AcceptEnv allows). The command goes to the remote user's shell as one string.
+ */
+export function sshCommandArgs(
+    conn: Connection,
+    files: { keyFile?: string; knownHostsFile?: string },
+    envKeys: string[],
+    command: string,
+): string[] {
+    const port = conn.port ?? 22;
+    const user = conn.user ?? "root";
+    const args = ["ssh"];
+    if (files.keyFile) args.push("-i", files.keyFile, "-o", "IdentitiesOnly=yes");
+    args.push("-p", String(port));
+    if (files.knownHostsFile) {
+        args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${files.knownHostsFile}`);
+    } else {
+        args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
+    }
+    args.push(
+        "-o", "BatchMode=yes",
+        "-o", "LogLevel=ERROR",
+        "-o", `ConnectTimeout=${Math.max(1, Math.round(conn.perDialTimeout ?? 15))}`,
+    );
+    for (const k of envKeys) args.push("-o", `SendEnv=${k}`);
+    args.push("-T", "--", `${user}@${conn.host}`, command);
+    return args;
+}
+
+/** `export K='v'; ...` prefix (remoteEnv "prefix" mode). */
+export function envPrefix(env: Record<string, string>): string {
+    const keys = Object.keys(env);
+    if (keys.length === 0) return "";
+    return keys.map((k) => `export ${k}=${shQuote(env[k])}; `).join("");
+}
+
+/** known_hosts line for a hostKey input ("ssh-ed25519 AAAA..."). */
+export function knownHostsLine(host: string, port: number, hostKey: string): string {
+    const h = port === 22 ? host : `[${host}]:${port}`;
+    return `${h} ${hostKey.trim()}\n`;
+}
+
+/** Overall cap for dialErrorLimit = -1 (unlimited). */
+export const UNLIMITED_DIAL_CAP_MS = 120_000;
+
+/** Delays between dial attempts (the provider uses retry.Until with growing delays). */
+export function dialDelays(limit: number): { maxDials: number; delayMs: (attempt: number) => number } {
+    return {
+        maxDials: limit < 0 ? Number.POSITIVE_INFINITY : Math.max(1, limit),
+        delayMs: (attempt) => Math.min(5000, Math.round(250 * Math.pow(1.5, attempt))),
+    };
+}
+
+async function withSshFiles<T>(conn: Connection, ctx: HandlerContext, fn: (files: { keyFile?: string; knownHostsFile?: string }) => Promise<T>): Promise<T> {
+    const dir = fs.mkdtempSync(path.join(ctx.tmpDir, "ssh-"));
+    fs.chmodSync(dir, 0o700);
+    try {
+        const files: { keyFile?: string; knownHostsFile?: string } = {};
+        if (conn.privateKey) {
+            files.keyFile = path.join(dir, "key");
+            let key = conn.privateKey;
+            if (!key.endsWith("\n")) key += "\n";
+            fs.writeFileSync(files.keyFile, key, { mode: 0o600 });
+        } else if (!process.env.SSH_AUTH_SOCK) {
+            throw new ApplierError("connection has no privateKey and SSH_AUTH_SOCK is unset (password auth is not implemented)");
+        }
+        if (conn.hostKey) {
+            files.knownHostsFile = path.join(dir, "known_hosts");
+            fs.writeFileSync(files.knownHostsFile, knownHostsLine(conn.host, conn.port ?? 22, conn.hostKey), { mode: 0o600 });
+        }
+        return await fn(files);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Dial (an `ssh ... true` probe) until it succeeds, like the provider's dial retry. */
+async function dial(req: { type: string; name: string }, conn: Connection, files: { keyFile?: string; knownHostsFile?: string }, ctx: HandlerContext) {
+    const limit = conn.dialErrorLimit ?? 10;
+    const { maxDials, delayMs } = dialDelays(limit);
+    const started = Date.now();
+    let lastErr = "";
+    for (let attempt = 0; ; attempt++) {
+        const res = await exec(sshCommandArgs(conn, files, [], "true"), { env: childEnv(), timeoutMs: ((conn.perDialTimeout ?? 15) + 10) * 1000 });
+        if (res.code === 0) return;
+        lastErr = (res.stderr.trim() || `ssh exited ${res.signal ?? res.code}`).split("\n").slice(-3).join(" / ");
+        const dials = attempt + 1;
+        const capped = limit < 0 && Date.now() - started > UNLIMITED_DIAL_CAP_MS;
+        if (dials >= maxDials || capped) {
+            throw new ApplierError(
+                `${req.type} "${req.name}": cannot connect to ${conn.user ?? "root"}@${conn.host}:${conn.port ?? 22} ` +
+                `after ${dials} dial(s): ${ctx.redactor.redact(lastErr)}`,
+            );
+        }
+        await sleep(delayMs(attempt));
+    }
+}
+
+export async function runRemote(
+    req: { type: string; name: string },
+    inputs: any,
+    command: string,
+    kind: string,
+    prev: RunResult | undefined,
+    ctx: HandlerContext,
+): Promise<RunResult> {
+    const conn: Connection = inputs.connection;
+    return withSshFiles(conn, ctx, async (files) => {
+        await dial(req, conn, files, ctx);
+        const env: Record<string, string> = { ...(inputs.environment ?? {}), ...previousOutputEnv(inputs, prev) };
+        let remoteCommand = command;
+        let envKeys: string[] = [];
+        let sshEnv = childEnv();
+        if (ctx.remoteEnv === "prefix") {
+            remoteCommand = envPrefix(env) + command;
+        } else {
+            envKeys = Object.keys(env);
+            sshEnv = childEnv(env);
+        }
+        const both: string[] = [];
+        const res = await exec(sshCommandArgs(conn, files, envKeys, remoteCommand), {
+            env: sshEnv,
+            stdin: inputs.stdin,
+            onLine: (stream, line) => {
+                both.push(line);
+                if ((stream === "stdout" && logStdout(inputs.logging)) || (stream === "stderr" && logStderr(inputs.logging))) {
+                    ctx.log(`    ${req.name} | ${ctx.redactor.redact(line)}`);
+                }
+            },
+        });
+        if (res.code !== 0) failure(kind, req, command, res.signal ?? res.code, both.join("\n"), ctx);
+        return { stdout: trimOneNewline(res.stdout), stderr: trimOneNewline(res.stderr) };
+    });
+}
+
+export const remoteCommand: Handler = {
+    spec: REMOTE_COMMAND_SPEC,
+    validate(req) {
+        if (!req.inputs.connection?.host) throw new ApplierError(`${req.type} "${req.name}": connection.host is required`);
+    },
+    diff: () => "update",
+    async create(req, ctx): Promise<CreateResult> {
+        const id = `${req.name}-${Math.random().toString(16).slice(2, 10)}`;
+        let out: RunResult = { stdout: "", stderr: "" };
+        if (req.inputs.create !== undefined) out = await runRemote(req, req.inputs, req.inputs.create, "create", undefined, ctx);
+        return { id, outputs: { ...req.inputs, ...out } };
+    },
+    async update(req, old, ctx): Promise<CreateResult> {
+        const cmd = req.inputs.update ?? req.inputs.create;
+        let out: RunResult = { stdout: old.outputs?.stdout ?? "", stderr: old.outputs?.stderr ?? "" };
+        if (cmd !== undefined) out = await runRemote(req, req.inputs, cmd, req.inputs.update !== undefined ? "update" : "create (update)", old.outputs, ctx);
+        return { id: old.id, outputs: { ...req.inputs, ...out } };
+    },
+    async delete(entry: StateEntry, ctx) {
+        const inputs = entry.inputs ?? {};
+        if (inputs.delete === undefined) return;
+        await runRemote(entry, inputs, inputs.delete, "delete", entry.outputs, ctx);
+    },
+};
+
+export function tmpBase(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "applier-"));
+}
+
+export type { ResourceRequest };

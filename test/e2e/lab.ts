@@ -1,0 +1,215 @@
+// The dev stack's lab, driven for real: apply/destroy through the test applier (in a child
+// process, so a client load can run meanwhile), a bounded HTTP load generator, DNS queries with
+// dig, and docker inspection. Shared by the end-to-end test and the benchmark.
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import * as YAML from "yaml";
+
+export const ROOT = path.resolve(__dirname, "../..");
+const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+const RUN = path.join(__dirname, "applier", "run.ts");
+/** The cloud name of the dev stack: every lab object is named after it. */
+export const CLOUD = "matrix";
+
+export interface ApplyResult {
+    code: number;
+    stderr: string;
+    /** The applier's JSON summary (its last stdout line). */
+    summary: any;
+    seconds: number;
+}
+
+/** Run the test applier (`up` or `destroy`) without blocking this process's event loop. */
+export function applier(args: string[], timeoutMs = 600_000): Promise<ApplyResult> {
+    const t0 = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn(TS_NODE, ["--transpile-only", RUN, ...args], { cwd: ROOT, env: process.env });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c) => (stdout += c));
+        child.stderr.on("data", (c) => (stderr += c));
+        const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+        child.on("error", reject);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            const last = stdout.trim().split("\n").pop() ?? "";
+            let summary: any;
+            try { summary = JSON.parse(last); } catch { summary = undefined; }
+            resolve({ code: code ?? -1, stderr, summary, seconds: (Date.now() - t0) / 1000 });
+        });
+    });
+}
+
+/** Fail with the applier's own output when a run did not succeed. */
+export function expectApplied(r: ApplyResult, what: string): any {
+    if (r.code !== 0 || !r.summary?.ok) {
+        throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.split("\n").slice(-40).join("\n")}`);
+    }
+    return r.summary;
+}
+
+/** Write the dev stack file, edited, to dir; returns its path. */
+export function devStack(dir: string, edit: (config: any) => void = () => undefined): string {
+    const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
+    edit(doc.config);
+    const file = path.join(dir, "Pulumi.dev.yaml");
+    fs.writeFileSync(file, YAML.stringify(doc));
+    return file;
+}
+
+export const up = (stackFile: string, state: string) =>
+    applier(["up", "--program", path.join(ROOT, "index.ts"), "--stack", "dev", "--state", state, "--config", stackFile]);
+export const destroy = (state: string) => applier(["destroy", "--state", state]);
+
+export function sh(cmd: string[], timeoutMs = 60_000): { code: number; out: string; err: string } {
+    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: timeoutMs });
+    if (r.error) throw new Error(`${cmd[0]}: ${r.error.message}`);
+    return { code: r.status ?? -1, out: (r.stdout ?? "").trim(), err: (r.stderr ?? "").trim() };
+}
+
+/** A command that must succeed; its stdout. */
+export function must(cmd: string[], timeoutMs?: number): string {
+    const r = sh(cmd, timeoutMs);
+    if (r.code !== 0) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.err || r.out}`);
+    return r.out;
+}
+
+/** Fail loudly, naming the fix, when a tool the lab needs is missing. */
+export function requireTools() {
+    for (const [tool, pkg] of [["docker", "docker.io"], ["dig", "dnsutils"], ["ssh", "openssh-client"]]) {
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: apt-get install ${pkg}`);
+    }
+    if (sh(["docker", "info", "--format", "{{.ServerVersion}}"]).code !== 0) {
+        throw new Error("the docker engine does not answer: run scripts/start-dockerd.sh");
+    }
+    if (sh(["docker", "image", "inspect", "debian:bookworm-slim"]).code !== 0) {
+        throw new Error("base image debian:bookworm-slim missing: run scripts/bootstrap-base-image.sh");
+    }
+}
+
+/** Docker objects of the lab on the local engine (names start with the cloud name). */
+export function labObjects(): string[] {
+    const list = (cmd: string[]) => must(cmd).split("\n").filter((n) => n.startsWith(`${CLOUD}-`));
+    return [
+        ...list(["docker", "ps", "-a", "--format", "{{.Names}}"]).map((n) => `container ${n}`),
+        ...list(["docker", "network", "ls", "--format", "{{.Name}}"]).map((n) => `network ${n}`),
+        ...list(["docker", "volume", "ls", "--format", "{{.Name}}"]).map((n) => `volume ${n}`),
+    ];
+}
+
+/** Query a DNS server with dig; the answers (addresses), empty when none. */
+export function dig(server: string, name: string): string[] {
+    return must(["dig", "+short", "+time=2", "+tries=2", `@${server}`, name]).split("\n").filter(Boolean);
+}
+
+/** Run a docker command inside a lab host (against its own dockerd). */
+export function onHost(host: string, args: string[]): string {
+    return must(["docker", "exec", `${CLOUD}-lab-${host}`, ...args]);
+}
+
+export function get(url: string, timeoutMs = 5000, agent?: http.Agent): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(url, { timeout: timeoutMs, agent }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+            res.on("error", reject);
+        });
+        req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+        req.on("error", reject);
+    });
+}
+
+/** Poll until fn returns a value (not undefined), bounded. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    for (;;) {
+        try {
+            const v = await fn();
+            if (v !== undefined) return v;
+        } catch (e: any) {
+            last = e.message;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${last}` : ""}`);
+        await new Promise((r) => setTimeout(r, everyMs));
+    }
+}
+
+export interface Sample { url: string; start: number; end: number; status: number; body: string; error?: string }
+
+export interface LoadReport {
+    requests: number;
+    failed: number;
+    /** Failed samples (status other than 200, or a transport error). */
+    failures: Sample[];
+    /** Seconds from `since` until the start of the first request after which all succeeded (0 if none failed). */
+    recoverySeconds: number;
+    maxLatencyMs: number;
+    samples: Sample[];
+}
+
+/**
+ * A steady, bounded client load: `rate` GETs per second spread over `urls`, at most
+ * `maxInFlight` at once, each with its own timeout. Runs until stop().
+ */
+export class Load {
+    readonly samples: Sample[] = [];
+    private timer?: NodeJS.Timeout;
+    private inFlight = new Set<Promise<void>>();
+    private n = 0;
+    private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+    constructor(private readonly urls: string[], private readonly rate = 50, private readonly maxInFlight = 64, private readonly timeoutMs = 5000) {}
+
+    start(): this {
+        this.timer = setInterval(() => this.fire(), 1000 / this.rate);
+        return this;
+    }
+
+    private fire() {
+        if (this.inFlight.size >= this.maxInFlight) {
+            // Over budget: count it as failed rather than queueing unbounded work.
+            const t = Date.now();
+            this.samples.push({ url: "(skipped)", start: t, end: t, status: 0, body: "", error: `more than ${this.maxInFlight} requests in flight` });
+            return;
+        }
+        const url = this.urls[this.n++ % this.urls.length];
+        const start = Date.now();
+        const p = get(url, this.timeoutMs, this.agent).then(
+            (r) => { this.samples.push({ url, start, end: Date.now(), status: r.status, body: r.body }); },
+            (e) => { this.samples.push({ url, start, end: Date.now(), status: 0, body: "", error: e.message }); },
+        );
+        this.inFlight.add(p);
+        void p.finally(() => this.inFlight.delete(p));
+    }
+
+    async stop(since = 0): Promise<LoadReport> {
+        clearInterval(this.timer);
+        await Promise.all([...this.inFlight]);
+        this.agent.destroy();
+        return report(this.samples, since);
+    }
+}
+
+export function report(samples: Sample[], since = 0): LoadReport {
+    const ordered = [...samples].sort((a, b) => a.start - b.start);
+    const failures = ordered.filter((s) => s.status !== 200);
+    const lastFailure = failures.length ? failures[failures.length - 1] : undefined;
+    return {
+        requests: ordered.length,
+        failed: failures.length,
+        failures,
+        recoverySeconds: lastFailure ? Math.max(0, (lastFailure.start - since) / 1000) : 0,
+        maxLatencyMs: Math.max(0, ...ordered.map((s) => s.end - s.start)),
+        samples: ordered,
+    };
+}
+
+/** The node named in an app's answer ("<app> served by <node>"). */
+export function servedBy(body: string): string | undefined {
+    return /served by (\S+)/.exec(body)?.[1];
+}

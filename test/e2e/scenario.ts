@@ -1,0 +1,102 @@
+// The seed's end-to-end steps on the dev lab, as functions returning what they measured:
+// the test asserts on the results, the benchmark prints them.
+import * as http from "http";
+import { ApplyResult, CLOUD, Load, LoadReport, get, must, servedBy, up, waitFor } from "./lab";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface NodeLossResult {
+    node: string;
+    /** Load while the node was down: failures, recovery since the kill. */
+    down: LoadReport;
+    /** Seconds from `docker start` until every app placed on the node is served by it again. */
+    rejoinSeconds: number;
+    /** Load while the node came back. */
+    rejoin: LoadReport;
+    /** Nodes that served each URL in the last second of the down phase. */
+    servedWhileDown: Record<string, string[]>;
+}
+
+/**
+ * Step 9: under a steady load on `urls`, kill the node's lab container (abruptly, like a power
+ * loss), keep the load for `downMs`, then start it again and wait until it serves `urls` again
+ * — with no redeploy: Varnish's probes take it back into rotation.
+ */
+export async function nodeLoss(urls: string[], node: string, downMs = 8000): Promise<NodeLossResult> {
+    const container = `${CLOUD}-lab-${node}`;
+    const load = new Load(urls).start();
+    await sleep(2000);
+    const killedAt = Date.now();
+    must(["docker", "kill", container]);
+    await sleep(downMs);
+    const down = await load.stop(killedAt);
+    if (must(["docker", "inspect", "--format", "{{.State.Running}}", container]) !== "false") {
+        throw new Error(`${container} was restarted while it should have stayed down`);
+    }
+    const servedWhileDown: Record<string, string[]> = {};
+    for (const s of down.samples.filter((x) => x.start > killedAt + downMs - 1000 && x.status === 200)) {
+        const set = new Set(servedWhileDown[s.url] ?? []);
+        set.add(servedBy(s.body) ?? "?");
+        servedWhileDown[s.url] = [...set].sort();
+    }
+
+    const back = new Load(urls).start();
+    const startedAt = Date.now();
+    must(["docker", "start", container]);
+    await waitFor(`${node} back in rotation for ${urls.join(", ")}`, () => {
+        const seen = urls.every((u) => back.samples.some((s) => s.url === u && s.start > startedAt && servedBy(s.body) === node));
+        return seen ? true : undefined;
+    }, 120_000);
+    const rejoinSeconds = (Date.now() - startedAt) / 1000;
+    await sleep(1000);
+    const rejoin = await back.stop(startedAt);
+    return { node, down, rejoinSeconds, rejoin, servedWhileDown };
+}
+
+export interface ChangeUnderLoadResult {
+    apply: ApplyResult;
+    load: LoadReport;
+}
+
+/** Step 4: apply a changed stack while a steady load runs on `urls`. */
+export async function applyUnderLoad(urls: string[], stackFile: string, state: string): Promise<ChangeUnderLoadResult> {
+    const load = new Load(urls).start();
+    await sleep(1000);
+    const t0 = Date.now();
+    const apply = await up(stackFile, state);
+    await sleep(1000);
+    return { apply, load: await load.stop(t0) };
+}
+
+/** Requests per second one client (`concurrency` keep-alive connections) gets from url in `seconds`. */
+export async function throughput(url: string, seconds = 5, concurrency = 8): Promise<{ rps: number; failed: number }> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const until = Date.now() + seconds * 1000;
+    let ok = 0;
+    let failed = 0;
+    const worker = async () => {
+        while (Date.now() < until) {
+            try {
+                const r = await get(url, 5000, agent);
+                if (r.status === 200) ok++; else failed++;
+            } catch {
+                failed++;
+            }
+        }
+    };
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    agent.destroy();
+    return { rps: Math.round((ok / ((Date.now() - t0) / 1000)) * 10) / 10, failed };
+}
+
+/** Nodes that served `n` successive GETs of url, in order; throws on a non-200. */
+export async function successive(url: string, n: number): Promise<string[]> {
+    const nodes: string[] = [];
+    for (let i = 0; i < n; i++) {
+        const r = await get(url);
+        if (r.status !== 200) throw new Error(`GET ${url}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+        nodes.push(servedBy(r.body) ?? `(unrecognised body ${JSON.stringify(r.body.slice(0, 80))})`);
+    }
+    return nodes;
+}
