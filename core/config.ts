@@ -199,7 +199,9 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
 
     const portRequests: PortRequest[] = [];
     const routes = new Map<string, string>();
-    const hostnames = new Map<string, string>();
+    // Names dnsmasq already answers for the hosts; an app hostname must not shadow them.
+    const reservedNames = new Map<string, string>([[`registry.${domain}`, "the registry"]]);
+    for (const h of hosts) reservedNames.set(h.fqdn, `host "${h.name}"`);
     const apps: Omit<Application, "replicas">[] = [];
     for (const [a, p] of appConfigs) {
         if (p.length && seenApps.get(a.name) !== at(...p)) continue; // a duplicate, reported above
@@ -268,14 +270,14 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
             report(w("memoryReservation"), `(${memoryReservation} MiB) must be ≤ memory (${memory} MiB): the soft limit sits below the hard one`);
 
         // Route.
+        // A route is (hostname or any host, path prefix): apps may share a virtual host.
         const routePath = a.route.path ?? `/${a.name}/`;
-        if (routes.has(routePath)) report(w("route", "path"), `"${routePath}" is already routed to ${routes.get(routePath)}`);
-        routes.set(routePath, `app "${a.name}"`);
         const hostname = a.route.hostname === true ? `${a.name}.${domain}` : a.route.hostname;
-        if (hostname) {
-            if (hostnames.has(hostname)) report(w("route", "hostname"), `"${hostname}" is already routed to ${hostnames.get(hostname)}`);
-            hostnames.set(hostname, `app "${a.name}"`);
-        }
+        const routeKey = `${hostname ?? ""} ${routePath}`;
+        if (routes.has(routeKey)) report(w("route", "path"), `"${routePath}"${hostname ? ` on ${hostname}` : ""} is already routed to ${routes.get(routeKey)}`);
+        routes.set(routeKey, `app "${a.name}"`);
+        const owner = hostname && reservedNames.get(hostname);
+        if (owner) report(w("route", "hostname"), `"${hostname}" is the DNS name of ${owner}; choose another hostname`);
 
         apps.push({
             name: a.name,

@@ -82,6 +82,16 @@ describe("valid config", () => {
         expect(m.applications[0].health.path).toBe("/");
     });
 
+    test("apps may share a virtual host on different paths, and a path on different hosts", () => {
+        const m = buildModel(mutate((c) => {
+            c.applications[0].route = { hostname: "www.matrix", path: "/" };
+            c.applications[1].route = { hostname: "www.matrix", path: "/blog/" };
+            c.applications.push({ name: "wiki", image: "wiki:1", port: 80, nodes: ["node2"], route: { path: "/" } });
+        }), env());
+        const routes = m.applications.map((a) => [a.name, a.route.hostname, a.route.path]);
+        expect(routes).toEqual([["shop", "www.matrix", "/"], ["blog", "www.matrix", "/blog/"], ["wiki", undefined, "/"]]);
+    });
+
     test("env: plain values and secret references", () => {
         const m = buildModel(mutate((c) => (c.applications[0].env = { MODE: "prod", DB_PASSWORD: { secret: "dbPassword" } })), env());
         expect(m.applications[0].env).toEqual([
@@ -135,6 +145,9 @@ const bad: [string, (c: Record<string, any>) => void, string][] = [
     ["missing port", (c) => delete c.applications[0].port, "matrix:applications[0].port: is required: the port the app listens on inside its container"],
     ["duplicate app", (c) => (c.applications[1].name = "shop"), 'matrix:applications[1].name: "shop" is already defined at matrix:applications[0]'],
     ["duplicate route", (c) => (c.applications[1].route = { path: "/shop/" }), 'matrix:applications[1].route.path: "/shop/" is already routed to app "shop"'],
+    ["duplicate route on a virtual host", (c) => { c.applications[0].route = { hostname: "www.matrix", path: "/" }; c.applications[1].route = { hostname: "www.matrix", path: "/" }; }, 'matrix:applications[1].route.path: "/" on www.matrix is already routed to app "shop"'],
+    ["app hostname shadows a host", (c) => (c.applications[1].route = { hostname: "node2.matrix" }), 'matrix:applications[1].route.hostname: "node2.matrix" is the DNS name of host "node2"; choose another hostname'],
+    ["app hostname shadows the registry", (c) => (c.applications[1].route = { hostname: "registry.matrix" }), 'matrix:applications[1].route.hostname: "registry.matrix" is the DNS name of the registry; choose another hostname'],
     ["route without slash", (c) => (c.applications[1].route = { path: "/blog" }), 'matrix:applications[1].route.path: must start and end with "/", e.g. "/shop/"'],
     ["reservation above limit", (c) => Object.assign(c.applications[0], { memory: "128m", memoryReservation: "256m" }), "matrix:applications[0].memoryReservation: (256 MiB) must be ≤ memory (128 MiB): the soft limit sits below the hard one"],
     ["bad cpuset", (c) => (c.applications[0].cpuset = "0-"), 'matrix:applications[0].cpuset: must be a CPU list like "0-1" or "0,2"'],
