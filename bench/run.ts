@@ -68,6 +68,7 @@ async function main() {
                 requests: loss.down.requests,
                 failed: loss.down.failed,
                 recoverySeconds: round(loss.down.recoverySeconds),
+                steadySeconds: round(loss.down.steadySeconds),
                 maxLatencyMs: loss.down.maxLatencyMs,
                 rejoinSeconds: round(loss.rejoinSeconds),
                 failedWhileRejoining: loss.rejoin.failed,

@@ -27,7 +27,7 @@ export interface HostArgs {
  * idempotently, and yields a Docker provider (ssh://) that every container on it uses.
  */
 export class Host extends pulumi.ComponentResource {
-    readonly connection: pulumi.Output<Connection>;
+    readonly connection: Connection;
     /** Bootstrapped: Docker installed, daemon.json current, dockerd answering. */
     readonly ready: command.remote.Command;
     readonly provider: docker.Provider;
@@ -37,7 +37,6 @@ export class Host extends pulumi.ComponentResource {
         super("matrix:index:Host", name, {}, opts);
         const { host } = args;
         const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey) };
-        this.connection = pulumi.output({ ...base, dialErrorLimit: 10, perDialTimeout: 15 });
 
         // A freshly created host may not accept SSH yet: keep dialing, bounded by the timeout.
         const reachable = new command.remote.Command(
@@ -49,13 +48,17 @@ export class Host extends pulumi.ComponentResource {
         this.ready = new command.remote.Command(
             `${name}-bootstrap`,
             {
-                connection: this.connection,
+                connection: { ...base, dialErrorLimit: 10, perDialTimeout: 15 },
                 create: renderScript("bootstrap-host", { host: host.name, daemonJson: paths.host.daemonJson, daemonJsonDir: "/etc/docker" }),
                 stdin: args.daemonJson,
                 triggers: [contentHash(args.daemonJson)],
             },
             { parent: this, dependsOn: [reachable] },
         );
+        // The address is derived from the bootstrap, so every command on this host depends on it:
+        // created after it and, on destroy, deleted while the host is still there. A plain object,
+        // not one Output, so that only the key is secret.
+        this.connection = { ...base, host: this.ready.id.apply(() => host.ssh.host), dialErrorLimit: 10, perDialTimeout: 15 };
 
         this.sshOptions = args.pinHostKeys
             ? ["StrictHostKeyChecking=accept-new"]

@@ -106,7 +106,7 @@ test("step 9: a node dies under load without failed requests and rejoins without
     const victim = nodesOf(APPS[0])[0];
     const urls = APPS.map(urlOf);
     const r = await nodeLoss(urls, victim);
-    const summary = { failedDown: r.down.failed, recoverySeconds: r.down.recoverySeconds, maxLatencyMs: r.down.maxLatencyMs, rejoinSeconds: r.rejoinSeconds, failedRejoin: r.rejoin.failed };
+    const summary = { failedDown: r.down.failed, recoverySeconds: r.down.recoverySeconds, steadySeconds: r.down.steadySeconds, maxLatencyMs: r.down.maxLatencyMs, rejoinSeconds: r.rejoinSeconds, failedRejoin: r.rejoin.failed };
     console.log(`node loss (${victim}): ${JSON.stringify(summary)}`);
     expect(r.down.requests).toBeGreaterThan(200);
     expect(r.down.failures.map((f) => `${f.url} ${f.status} ${f.error ?? f.body}`)).toEqual([]);

@@ -148,6 +148,8 @@ export interface LoadReport {
     failures: Sample[];
     /** Seconds from `since` until the start of the first request after which all succeeded (0 if none failed). */
     recoverySeconds: number;
+    /** Seconds from `since` until the start of the first request after which all succeeded within SLOW_MS. */
+    steadySeconds: number;
     maxLatencyMs: number;
     samples: Sample[];
 }
@@ -195,15 +197,19 @@ export class Load {
     }
 }
 
+/** A request slower than this (ms) is not "steady state": it waited on a dead replica. */
+export const SLOW_MS = 200;
+
 export function report(samples: Sample[], since = 0): LoadReport {
     const ordered = [...samples].sort((a, b) => a.start - b.start);
     const failures = ordered.filter((s) => s.status !== 200);
-    const lastFailure = failures.length ? failures[failures.length - 1] : undefined;
+    const secondsUntilAfter = (bad: Sample[]) => (bad.length ? Math.max(0, (bad[bad.length - 1].start - since) / 1000) : 0);
     return {
         requests: ordered.length,
         failed: failures.length,
         failures,
-        recoverySeconds: lastFailure ? Math.max(0, (lastFailure.start - since) / 1000) : 0,
+        recoverySeconds: secondsUntilAfter(failures),
+        steadySeconds: secondsUntilAfter(ordered.filter((s) => s.status !== 200 || s.end - s.start > SLOW_MS)),
         maxLatencyMs: Math.max(0, ...ordered.map((s) => s.end - s.start)),
         samples: ordered,
     };

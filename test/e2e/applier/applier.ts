@@ -5,8 +5,8 @@
 //  - changed inputs                          → the type's diff: update in place or replace
 //    (docker resources: delete first, then create; commands: update = `update` or `create`);
 //  - new URN                                 → create;
-//  - URNs not registered by the end          → deleted, newest first (finish());
-//  - destroy()                               → delete everything, newest first, empty the state.
+//  - URNs not registered by the end          → deleted, dependents first (finish());
+//  - destroy()                               → delete everything, dependents first, in parallel.
 // Anything it does not implement (a type, an input, a resource option) fails loudly.
 import * as fs from "fs";
 import * as os from "os";
@@ -293,8 +293,10 @@ export class TestApplier implements pulumi.runtime.Mocks {
         const urn = this.urnOf(info?.parent ?? "", args.type, args.name);
         const where = `${args.type} "${args.name}"`;
         if (!args.custom) {
-            // Component resources have no provider operations.
+            // Component resources have no provider operations; kept for the order of deletes.
             this.registered.add(urn);
+            (this.state.components ??= {})[urn] = { ...(info?.parent ? { parent: info.parent } : {}), dependencies: info?.dependencies ?? [] };
+            this.save();
             return { id: undefined, state: args.inputs ?? {} };
         }
         const handler = HANDLERS[args.type];
@@ -609,7 +611,7 @@ export class TestApplier implements pulumi.runtime.Mocks {
         }
     }
 
-    /** Delete what the program no longer declares (newest first, providers last). Call after waitForIdle. */
+    /** Delete what the program no longer declares (dependents first). Call after waitForIdle. */
     async finish(): Promise<void> {
         for (const urn of this.replacedAway) {
             // Deleted ahead of a replacement but not declared again: that was a delete.
@@ -618,6 +620,7 @@ export class TestApplier implements pulumi.runtime.Mocks {
         this.replacedAway.clear();
         const orphans = Object.values(this.state.resources).filter((e) => !this.registered.has(e.urn));
         await this.deleteAll(orphans);
+        for (const urn of Object.keys(this.state.components ?? {})) if (!this.registered.has(urn)) delete this.state.components![urn];
         this.pruneRetiredProviders();
     }
 
@@ -629,23 +632,62 @@ export class TestApplier implements pulumi.runtime.Mocks {
         this.save();
     }
 
-    /** Delete everything in the state (newest first, providers last) and empty the state file. */
+    /** Delete everything in the state (dependents first) and empty the state file. */
     async destroy(): Promise<void> {
         await this.deleteAll(Object.values(this.state.resources));
         this.state = { version: 1, project: this.state.project, stack: this.state.stack, seq: 0, resources: {} };
         this.save();
     }
 
+    /**
+     * Delete entries like the engine: in parallel, each only after everything that needs it is
+     * gone. A resource needs its dependencies, its parent and its provider — through components
+     * (which have nothing to delete) to the custom resources behind them.
+     */
     private async deleteAll(entries: StateEntry[]) {
         const isProvider = (e: StateEntry) => e.type.startsWith("pulumi:providers:");
-        const ordered = [...entries].sort((a, b) => (isProvider(a) === isProvider(b) ? b.seq - a.seq : isProvider(a) ? 1 : -1));
+        const doomed = new Map(entries.map((e) => [e.urn, e]));
+        const components = this.state.components ?? {};
+        const needs = new Map<string, Set<string>>();
+        for (const e of entries) {
+            const out = new Set<string>();
+            const seen = new Set<string>();
+            const visit = (urn: string | undefined) => {
+                if (!urn || seen.has(urn)) return;
+                seen.add(urn);
+                if (doomed.has(urn)) { if (urn !== e.urn) out.add(urn); return; }
+                const c = components[urn];
+                if (c) { visit(c.parent); c.dependencies.forEach(visit); }
+            };
+            [e.parent, ...(e.dependencies ?? []), e.providerKey?.slice(0, e.providerKey.lastIndexOf("::"))].forEach(visit);
+            needs.set(e.urn, out);
+        }
         const ctx = this.ctx();
-        for (const e of ordered) {
-            const t0 = Date.now();
-            await this.deleteEntry(e, ctx);
-            delete this.state.resources[e.urn];
-            this.save();
-            this.record(e, "deleted", t0, undefined, isProvider(e) && /::default(_[0-9_]+)?$/.test(e.urn));
+        const deleted = new Set<string>();
+        const running = new Map<string, Promise<void>>();
+        const blocked = (urn: string) => [...needs.entries()].some(([u, n]) => !deleted.has(u) && u !== urn && n.has(urn));
+        let failure: unknown;
+        while (deleted.size < entries.length) {
+            if (!failure) {
+                for (const e of entries) {
+                    if (deleted.has(e.urn) || running.has(e.urn) || blocked(e.urn)) continue;
+                    running.set(e.urn, this.limit(async () => {
+                        const t0 = Date.now();
+                        await this.deleteEntry(e, ctx);
+                        delete this.state.resources[e.urn];
+                        this.save();
+                        this.record(e, "deleted", t0, undefined, isProvider(e) && /::default(_[0-9_]+)?$/.test(e.urn));
+                    }).then(
+                        () => { deleted.add(e.urn); },
+                        (err) => { failure ??= err; },
+                    ).finally(() => running.delete(e.urn)));
+                }
+            }
+            if (running.size === 0) {
+                if (failure) throw failure;
+                throw new ApplierError(`delete order has a cycle among: ${entries.filter((e) => !deleted.has(e.urn)).map((e) => e.urn).join(", ")}`);
+            }
+            await Promise.race(running.values());
         }
     }
 

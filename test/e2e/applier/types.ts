@@ -56,6 +56,8 @@ export interface StateFile {
     resources: { [urn: string]: StateEntry };
     /** Inputs of providers that were replaced, by "urn::id", while resources still use them. */
     retiredProviders?: { [ref: string]: any };
+    /** Component resources: no provider operations, but their parent and dependencies order deletes. */
+    components?: { [urn: string]: { parent?: string; dependencies: string[] } };
 }
 
 export type Action = "created" | "updated" | "replaced" | "deleted" | "unchanged";
