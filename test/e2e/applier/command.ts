@@ -111,27 +111,35 @@ export async function runLocal(
     return { stdout: trimOneNewline(res.stdout), stderr: trimOneNewline(res.stderr) };
 }
 
-export const localCommand: Handler = {
-    spec: LOCAL_COMMAND_SPEC,
-    diff: () => "update",
-    async create(req, ctx): Promise<CreateResult> {
-        const id = `${req.name}-${Math.random().toString(16).slice(2, 10)}`;
-        let out: RunResult = { stdout: "", stderr: "" };
-        if (req.inputs.create !== undefined) out = await runLocal(req, req.inputs, req.inputs.create, "create", undefined, ctx);
-        return { id, outputs: { ...req.inputs, ...out } };
-    },
-    async update(req, old, ctx): Promise<CreateResult> {
-        const cmd = req.inputs.update ?? req.inputs.create;
-        let out: RunResult = { stdout: old.outputs?.stdout ?? "", stderr: old.outputs?.stderr ?? "" };
-        if (cmd !== undefined) out = await runLocal(req, req.inputs, cmd, req.inputs.update !== undefined ? "update" : "create (update)", old.outputs, ctx);
-        return { id: old.id, outputs: { ...req.inputs, ...out } };
-    },
-    async delete(entry, ctx) {
-        const inputs = entry.inputs ?? {};
-        if (inputs.delete === undefined) return;
-        await runLocal(entry, inputs, inputs.delete, "delete", entry.outputs, ctx);
-    },
-};
+type Runner = typeof runLocal;
+
+/** A command resource: create runs `create`, update runs `update` (else `create`), delete runs `delete`. */
+function commandHandler(spec: Handler["spec"], run: Runner, validate?: Handler["validate"]): Handler {
+    return {
+        spec,
+        validate,
+        diff: () => "update",
+        async create(req, ctx): Promise<CreateResult> {
+            const id = `${req.name}-${Math.random().toString(16).slice(2, 10)}`;
+            let out: RunResult = { stdout: "", stderr: "" };
+            if (req.inputs.create !== undefined) out = await run(req, req.inputs, req.inputs.create, "create", undefined, ctx);
+            return { id, outputs: { ...req.inputs, ...out } };
+        },
+        async update(req, old, ctx): Promise<CreateResult> {
+            const cmd = req.inputs.update ?? req.inputs.create;
+            let out: RunResult = { stdout: old.outputs?.stdout ?? "", stderr: old.outputs?.stderr ?? "" };
+            if (cmd !== undefined) out = await run(req, req.inputs, cmd, req.inputs.update !== undefined ? "update" : "create (update)", old.outputs, ctx);
+            return { id: old.id, outputs: { ...req.inputs, ...out } };
+        },
+        async delete(entry: StateEntry, ctx) {
+            const inputs = entry.inputs ?? {};
+            if (inputs.delete === undefined) return;
+            await run(entry, inputs, inputs.delete, "delete", entry.outputs, ctx);
+        },
+    };
+}
+
+export const localCommand = commandHandler(LOCAL_COMMAND_SPEC, runLocal);
 
 /** The `command:local:run` invoke (local.run / local.runOutput). */
 export async function localRunInvoke(inputs: any, ctx: HandlerContext): Promise<any> {
@@ -293,30 +301,9 @@ export async function runRemote(
     });
 }
 
-export const remoteCommand: Handler = {
-    spec: REMOTE_COMMAND_SPEC,
-    validate(req) {
-        if (!req.inputs.connection?.host) throw new ApplierError(`${req.type} "${req.name}": connection.host is required`);
-    },
-    diff: () => "update",
-    async create(req, ctx): Promise<CreateResult> {
-        const id = `${req.name}-${Math.random().toString(16).slice(2, 10)}`;
-        let out: RunResult = { stdout: "", stderr: "" };
-        if (req.inputs.create !== undefined) out = await runRemote(req, req.inputs, req.inputs.create, "create", undefined, ctx);
-        return { id, outputs: { ...req.inputs, ...out } };
-    },
-    async update(req, old, ctx): Promise<CreateResult> {
-        const cmd = req.inputs.update ?? req.inputs.create;
-        let out: RunResult = { stdout: old.outputs?.stdout ?? "", stderr: old.outputs?.stderr ?? "" };
-        if (cmd !== undefined) out = await runRemote(req, req.inputs, cmd, req.inputs.update !== undefined ? "update" : "create (update)", old.outputs, ctx);
-        return { id: old.id, outputs: { ...req.inputs, ...out } };
-    },
-    async delete(entry: StateEntry, ctx) {
-        const inputs = entry.inputs ?? {};
-        if (inputs.delete === undefined) return;
-        await runRemote(entry, inputs, inputs.delete, "delete", entry.outputs, ctx);
-    },
-};
+export const remoteCommand = commandHandler(REMOTE_COMMAND_SPEC, runRemote, (req) => {
+    if (!req.inputs.connection?.host) throw new ApplierError(`${req.type} "${req.name}": connection.host is required`);
+});
 
 export function tmpBase(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "applier-"));
