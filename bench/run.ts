@@ -75,6 +75,9 @@ async function main() {
             },
             routeChange: { requests: change.load.requests, failed: change.load.failed, applySeconds: round(change.apply.seconds, 1) },
             throughput: {
+                // Client, Varnish and replicas share this machine's cores: on few cores the
+                // router's own CPU shows in the ratio.
+                cores: os.cpus().length,
                 directRps: d.rps,
                 routerRps: r.rps,
                 publishedRouterRps: p.rps,
