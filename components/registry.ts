@@ -35,7 +35,7 @@ export class Registry extends pulumi.ComponentResource {
                     `${name}-htpasswd`,
                     {
                         connection: manager.connection,
-                        create: renderScript("htpasswd", { dir: paths.host.registryDir, file: paths.host.registryHtpasswd, image: args.image, user: auth.username }),
+                        create: pulumi.output(args.image).apply((image) => renderScript("htpasswd", { dir: paths.host.registryDir, file: paths.host.registryHtpasswd, image, user: auth.username })),
                         stdin: pulumi.secret(args.password!),
                         logging: "none",
                     },

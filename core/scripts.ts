@@ -1,22 +1,10 @@
 // Shell scripts run by remote and local commands, rendered from templates/scripts/*.hbs.
-// Every value is shell-quoted by the `q` helper; secrets never enter a script: they go
-// through stdin, so Pulumi never prints them as part of a command string.
-import Handlebars from "handlebars";
-import * as fs from "fs";
+// Values that could hold anything are shell-quoted with the `q` helper; secrets never enter a
+// script: they go through stdin, so Pulumi never prints them as part of a command string.
 import * as path from "path";
+import { template } from "./templates";
 
-export const TEMPLATE_DIR = path.resolve(__dirname, "..", "templates");
-
-/** POSIX shell single-quoting. */
-export function shq(value: string | number): string {
-    const s = String(value);
-    return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-const hb = Handlebars.create();
-hb.registerHelper("q", (v: string | number) => shq(v));
-hb.registerHelper("times", (a: number, b: number) => a * b);
-const cache = new Map<string, Handlebars.TemplateDelegate>();
+export { shq } from "./templates";
 
 export type ScriptName =
     | "write-file"
@@ -29,17 +17,15 @@ export type ScriptName =
     | "ship-image"
     | "lab-ssh-key";
 
-export function renderScript(name: ScriptName, vars: Record<string, unknown>): string {
-    let t = cache.get(name);
-    if (!t) {
-        t = hb.compile(fs.readFileSync(path.join(TEMPLATE_DIR, "scripts", `${name}.sh.hbs`), "utf8"), { noEscape: true, strict: true });
-        cache.set(name, t);
-    }
-    return t(vars);
+/** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
+export type ScriptVars = Record<string, string | number | boolean | readonly string[]>;
+
+export function renderScript(name: ScriptName, vars: ScriptVars): string {
+    return template(`scripts/${name}.sh.hbs`)(vars);
 }
 
 /** create/delete scripts that install one file (content on stdin) and remove it again. */
-export function fileScripts(file: string, umask = "022"): { create: string; delete: string } {
+export function fileScripts(file: string): { create: string; delete: string } {
     const dir = path.posix.dirname(file);
-    return { create: renderScript("write-file", { dir, file, umask }), delete: renderScript("remove-file", { dir, file }) };
+    return { create: renderScript("write-file", { dir, file, umask: "022" }), delete: renderScript("remove-file", { dir, file }) };
 }
