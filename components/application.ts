@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { appContainerName } from "../core/layout";
+import { appContainerName, replicaResourceName } from "../core/layout";
 import { Application as App, Model } from "../core/model";
 import { Host } from "./host";
 
@@ -54,13 +54,13 @@ export class Application extends pulumi.ComponentResource {
             const node = args.nodes[replica.node];
             const nodeHost = model.nodes.find((n) => n.name === replica.node)!;
             const image = new docker.RemoteImage(
-                `${name}-${replica.node}-image`,
+                replicaResourceName(name, replica.node),
                 { name: this.imageRef, keepLocally: true },
                 { parent: this, provider: node.provider, dependsOn: pushed },
             );
             this.containers.push(
                 new docker.Container(
-                    `${name}-${replica.node}`,
+                    replicaResourceName(name, replica.node),
                     {
                         name: appContainerName(model.cloudName, app.name, replica.node),
                         image: image.imageId,

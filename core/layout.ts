@@ -36,6 +36,15 @@ export function serviceContainerName(cloudName: string, service: "registry" | "d
     return `${cloudName}-${service}`;
 }
 
+/**
+ * Pulumi name of one replica's resources (its image pull and container; their types differ).
+ * '@' cannot occur in app or node names, so no two (app, node) pairs share a name, as
+ * "web-a" on "n1" and "web" on "a-n1" would with '-'.
+ */
+export function replicaResourceName(app: string, node: string): string {
+    return `${app}@${node}`;
+}
+
 /** Name of one application replica's container on its node. */
 export function appContainerName(cloudName: string, app: string, node: string): string {
     return `${cloudName}-${app}-${node}`;

@@ -42,7 +42,7 @@ describe("dev stack resource graph (mocks)", () => {
         const placement = run.outputs.placement as { app: string; node: string }[];
         expect(placement).toHaveLength(4);
         for (const p of placement) {
-            const c = run.byName("docker:index/container:Container", `${p.app}-${p.node}`);
+            const c = run.byName("docker:index/container:Container", `${p.app}@${p.node}`);
             expect(c.provider).toContain(`::${p.node}-docker::`);
         }
         for (const s of ["manager-registry", "manager-dns", "router"]) expect(run.byName("docker:index/container:Container", s).provider).toContain("::manager-docker::");
@@ -53,7 +53,7 @@ describe("dev stack resource graph (mocks)", () => {
     test("the VCL is switched only after the app containers exist", () => {
         const load = run.byName("command:remote:Command", "router-vcl-load");
         const deps = load.dependencies.map(last);
-        for (const p of run.outputs.placement as { app: string; node: string }[]) expect(deps).toContain(`${p.app}-${p.node}`);
+        for (const p of run.outputs.placement as { app: string; node: string }[]) expect(deps).toContain(`${p.app}@${p.node}`);
     });
 
     test("SSH keys are secret inputs; the key command logs nothing", () => {
@@ -93,7 +93,7 @@ describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
         expect(run.byName("command:remote:Command", "manager-registry-htpasswd").secretInputs).toEqual(expect.arrayContaining(["stdin", "connection"]));
         expect(run.byName("command:remote:Command", "manager-registry-htpasswd").inputs.logging).toBe("none");
         expect(run.byName("docker:index/image:Image", "simplewebapp1-image").secretInputs).toContain("registry");
-        expect(run.byName("docker:index/container:Container", "simplewebapp1-node1").secretInputs).toContain("envs");
+        expect(run.byName("docker:index/container:Container", "simplewebapp1@node1").secretInputs).toContain("envs");
         expect(run.byName("pulumi:providers:docker", "node1-docker").secretInputs).toContain("registryAuth");
     });
 
@@ -118,6 +118,20 @@ describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
     test("ssh mode: no lab, providers dial the hosts' addresses", () => {
         expect(run.ofType("matrix:index:Lab")).toEqual([]);
         expect(run.byName("pulumi:providers:docker", "node2-docker").inputs.host).toBe("ssh://root@10.10.10.12:22");
+    });
+});
+
+describe("names", () => {
+    test("app and node names that join alike with '-' still give distinct resources", async () => {
+        const cfg = devConfig();
+        cfg.nodes = [{ name: "n1", address: "10.10.10.11" }, { name: "a-n1", address: "10.10.10.12" }];
+        cfg.applications = [
+            { name: "web", image: "nginx:1.27", port: 80, nodes: ["a-n1"] },
+            { name: "web-a", image: "nginx:1.27", port: 80, nodes: ["n1"] },
+        ];
+        const run = await runProgram(cfg);
+        expect(run.error).toBeUndefined();
+        expect(run.ofType("docker:index/container:Container").map((r) => r.name).filter((n) => n.includes("@")).sort()).toEqual(["web-a@n1", "web@a-n1"]);
     });
 });
 

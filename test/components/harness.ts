@@ -49,6 +49,12 @@ export async function runProgram(config: Record<string, any>, secrets: Record<st
     const out = child.stdout.toString();
     if (!out.startsWith("{")) throw new Error(`mocked run failed:\n${child.stderr}`);
     const { resources, outputs, error } = JSON.parse(out) as { resources: Registered[]; outputs: Record<string, unknown>; error?: string };
+    // The engine rejects two resources with one URN; the mock runtime does not, so check here.
+    const seen = new Set<string>();
+    for (const r of resources) {
+        if (seen.has(r.urn)) throw new Error(`duplicate resource URN ${r.urn}`);
+        seen.add(r.urn);
+    }
     const find = (type: string, name: string) => {
         const r = resources.find((x) => x.type === type && x.name === name);
         if (!r) throw new Error(`no ${type} named ${name}; have: ${resources.map((x) => `${x.type}::${x.name}`).join(", ")}`);

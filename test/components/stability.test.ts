@@ -1,5 +1,6 @@
 // Stability under mocks: changing one app's image or adding an app must not rename
-// or change the inputs of any other resource, except the router's VCL.
+// or change the inputs of any other resource, except the router's VCL (and DNS records for a
+// virtual host).
 import { devConfig, Registered, runProgram } from "./harness";
 
 jest.setTimeout(60000);
@@ -32,11 +33,11 @@ describe("stable resource names and inputs", () => {
         // The build resource disappears (image apps are not built) and the pulls/containers change.
         expect(names(d.removed)).toEqual(["simplewebapp2-image"]);
         expect(d.added).toEqual([]);
-        expect(names(d.changed).every((n) => n!.startsWith("simplewebapp2-"))).toBe(true);
+        expect(names(d.changed).every((n) => n!.startsWith("simplewebapp2@"))).toBe(true);
         expect(names(d.changed).length).toBeGreaterThan(0);
     });
 
-    test("B': one app added -> only its resources are new; only the router config and DNS records change", async () => {
+    test("B': one app added -> only its resources are new; only the router config changes", async () => {
         const cfg = devConfig();
         cfg.applications.push({ name: "simplewebapp3", image: "registry.example/web:1", port: 8080, replicas: 1 });
         const d = diff(A, snapshot((await runProgram(cfg)).resources));
@@ -44,5 +45,14 @@ describe("stable resource names and inputs", () => {
         expect(names(d.added).every((n) => n!.startsWith("simplewebapp3"))).toBe(true);
         expect(names(d.added)).toContain("simplewebapp3");
         expect(names(d.changed)).toEqual(["router-vcl", "router-vcl-load"]);
+    });
+
+    test("B'': an app added with a virtual host -> the DNS records change and are reloaded too", async () => {
+        const cfg = devConfig();
+        cfg.applications.push({ name: "simplewebapp3", image: "registry.example/web:1", port: 8080, replicas: 1, route: { hostname: true } });
+        const d = diff(A, snapshot((await runProgram(cfg)).resources));
+        expect(d.removed).toEqual([]);
+        expect(names(d.added).every((n) => n!.startsWith("simplewebapp3"))).toBe(true);
+        expect(names(d.changed)).toEqual(["manager-dns-records", "manager-dns-reload", "router-vcl", "router-vcl-load"]);
     });
 });
