@@ -1,6 +1,7 @@
 // Placement: which nodes run an app's replicas, and on which host port.
-// Both are pure functions of the app's own name and the node list, so adding or
-// changing one app never moves another app's replicas or ports (stable resource names).
+// Placement is a pure function of the app's own name and the node list, so adding or changing
+// one app never moves another app's replicas (stable resource names). Automatic ports are too,
+// except on a clash of hashed ports, where the app sorting first by name keeps its port.
 import { sha256 } from "./hash";
 import { Host, Replica } from "./model";
 import { Problem } from "./problems";
