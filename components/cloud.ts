@@ -1,8 +1,6 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { sha256 } from "../core/hash";
 import { allHosts, Host as HostModel, Model } from "../core/model";
 import { renderDaemonJson } from "../core/render";
 import { Application } from "./application";
@@ -101,15 +99,21 @@ export class Cloud extends pulumi.ComponentResource {
 
 /**
  * SSH mode: remote commands need the key's content (kept secret), the docker provider's ssh
- * client needs a file. A key given as a secret is written to a private temp file for it.
+ * client needs a file. A key given as a secret is written for it to .lab/<stack>/keys/ in the
+ * project (private directory, git-ignored), at a stable path so the provider's inputs stay put.
  */
 function sshKey(host: HostModel, args: CloudArgs): { privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string> } {
     const key = host.ssh.privateKey!;
     if ("path" in key) return { privateKey: pulumi.secret(fs.readFileSync(key.path, "utf8")), privateKeyPath: key.path };
     const content = args.secret(key.secret);
-    const file = path.join(os.tmpdir(), `matrix-${sha256(`${args.stack}/${key.secret}`).slice(0, 12)}.key`);
+    const dir = path.join(args.projectDir, ".lab", args.stack, "keys");
+    const file = path.join(dir, `${key.secret}.key`);
     const written = content.apply((k) => {
-        fs.writeFileSync(file, k.endsWith("\n") ? k : `${k}\n`, { mode: 0o600 });
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.chmodSync(dir, 0o700);
+        // Never write through a planted symlink: remove, then create exclusively.
+        fs.rmSync(file, { force: true });
+        fs.writeFileSync(file, k.endsWith("\n") ? k : `${k}\n`, { mode: 0o600, flag: "wx" });
         return file;
     });
     return { privateKey: content, privateKeyPath: pulumi.unsecret(written) };

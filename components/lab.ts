@@ -4,7 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash, directoryHash } from "../core/hash";
 import { allHosts, Model } from "../core/model";
-import { renderScript } from "../core/scripts";
+import { renderScript, shq } from "../core/scripts";
 
 // Every capability Docker 20.10 knows except SYS_RESOURCE, which the sandbox's bounding set
 // lacks (so --privileged fails there). Enough for a nested dockerd.
@@ -46,11 +46,11 @@ export class Lab extends pulumi.ComponentResource {
         // reaches Pulumi only as a secret output that is never logged.
         const key = new command.local.Command(
             `${name}-ssh-key`,
-            { create: renderScript("lab-ssh-key", { dir: keyDir, key: this.privateKeyPath }), delete: `rm -f ${this.privateKeyPath} ${this.privateKeyPath}.pub`, logging: "none" },
+            { create: renderScript("lab-ssh-key", { dir: keyDir, key: this.privateKeyPath }), delete: `rm -f ${shq(this.privateKeyPath)} ${shq(`${this.privateKeyPath}.pub`)}`, logging: "none" },
             { parent: this, additionalSecretOutputs: ["stdout"] },
         );
         this.privateKey = pulumi.secret(key.stdout);
-        const publicKey = new command.local.Command(`${name}-ssh-public-key`, { create: `cat ${this.privateKeyPath}.pub` }, { parent: this, dependsOn: [key] }).stdout;
+        const publicKey = new command.local.Command(`${name}-ssh-public-key`, { create: `cat ${shq(`${this.privateKeyPath}.pub`)}` }, { parent: this, dependsOn: [key] }).stdout;
 
         const context = path.join(args.projectDir, "lab", "host");
         const image = new docker.Image(

@@ -1,5 +1,7 @@
 // Component wiring under pulumi mocks (nothing is applied; see harness.ts).
-import { devConfig, Run, runProgram } from "./harness";
+import * as fs from "fs";
+import * as path from "path";
+import { devConfig, ROOT, Run, runProgram } from "./harness";
 
 jest.setTimeout(60000);
 
@@ -113,6 +115,14 @@ describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
             expect(plain).not.toMatch(/s3cret-pw|t0ken|PRIVATE KEY/);
         }
         expect(JSON.stringify(run.outputs)).not.toMatch(/s3cret-pw|t0ken|PRIVATE KEY/);
+    });
+
+    test("ssh mode: a secret key reaches the provider's ssh client as a private file in the project", () => {
+        const opts = unwrap(run.byName("pulumi:providers:docker", "node2-docker").inputs.sshOpts) as string[];
+        const file = opts[opts.indexOf("-i") + 1];
+        expect(file).toBe(path.join(ROOT, ".lab", "dev", "keys", "sshKey.key"));
+        expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+        expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     });
 
     test("ssh mode: no lab, providers dial the hosts' addresses", () => {
