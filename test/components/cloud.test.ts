@@ -118,7 +118,8 @@ describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
     });
 
     test("ssh mode: a secret key reaches the provider's ssh client as a private file in the project", () => {
-        const opts = unwrap(run.byName("pulumi:providers:docker", "node2-docker").inputs.sshOpts) as string[];
+        // Provider inputs that are not strings travel JSON-encoded.
+        const opts = JSON.parse(unwrap(run.byName("pulumi:providers:docker", "node2-docker").inputs.sshOpts)) as string[];
         const file = opts[opts.indexOf("-i") + 1];
         expect(file).toBe(path.join(ROOT, ".lab", "dev", "keys", "sshKey.key"));
         expect(fs.statSync(file).mode & 0o777).toBe(0o600);
