@@ -15,7 +15,7 @@ function withApps(model: Model, f: (a: Application) => Partial<Application>): Mo
 const base = sampleModel();
 const variants: Record<string, Model> = {
     "sample (round robin, 2 apps x 2 replicas)": base,
-    ...Object.fromEntries((["round_robin", "random", "fallback", "hash"] as DirectorKind[]).map((d) => [`director ${d}`, withApps(base, () => ({ director: d }))])),
+    ...Object.fromEntries((["random", "fallback", "hash"] as DirectorKind[]).map((d) => [`director ${d}`, withApps(base, () => ({ director: d }))])),
     "mixed directors": withApps(base, (a) => ({ director: a.name === "simplewebapp1" ? "hash" : "fallback" })),
     stripPrefix: withApps(base, (a) => ({ route: { ...a.route, stripPrefix: true }, health: { path: "/", expectStatus: 200 } })),
     "virtual hosts (path / and a sub-path)": withApps(base, (a) => ({ route: { path: a.name === "simplewebapp1" ? "/" : "/v2/", hostname: `${a.name}.matrix`, stripPrefix: a.name !== "simplewebapp1" } })),
