@@ -66,7 +66,6 @@ describe("test applier on the local engine", () => {
         const r = up(writeStack("Pulumi.demo.yaml"));
         expectOk(r);
         expect(r.summary).toMatchObject({ created: 6, updated: 0, replaced: 0, deleted: 0, unchanged: 0 });
-        expect(typeof r.summary.seconds).toBe("number");
         expect(r.stderr).toMatch(/\+ docker:index\/container:Container web \(/);
 
         const web = inspect("container", `${PREFIX}-web`);
@@ -99,6 +98,7 @@ describe("test applier on the local engine", () => {
 
         // The local command ran with the secret; the secret never shows in the logs.
         expect(fs.readFileSync(path.join(work, "files", "marker.txt"), "utf8")).toBe(TOKEN);
+        expect(r.stderr).toContain("token=[secret]");
         expect(r.stderr).not.toContain(TOKEN);
         expect(r.stdout).not.toContain(TOKEN);
         expect(r.summary.outputs).toMatchObject({
@@ -179,6 +179,9 @@ describe("loud failures", () => {
         expect(d.code).toBe(0);
         const left = sh(["docker", "ps", "-a", "--filter", `name=^${prefix}`, "--format", "{{.Names}}"]).out;
         expect(left).toBe("");
+        // What a failed run leaves applied is usually the network and volume (no dependencies).
+        expect(inspect("network", `${prefix}-net`)).toBeUndefined();
+        expect(inspect("volume", `${prefix}-data`)).toBeUndefined();
     }
 
     test("an unknown resource type fails the run with its type and name", () => {
@@ -215,6 +218,7 @@ describe("loud failures", () => {
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/command:local:Command "marker": create command failed \(exit 1\)/);
         expect(r.stderr).toMatch(/mkdir/);
+        expect(r.stderr).toContain("token=[secret]");
         expect(r.stderr).not.toContain(TOKEN);
         destroyAndCheck(state, `${PREFIX}-cmdfail`);
     });
