@@ -6,7 +6,9 @@ import { NAME_PATTERN } from "./planfile";
 const name = z.string().regex(NAME_PATTERN, { error: `must be a lowercase name matching ${NAME_PATTERN.source}, e.g. "node1"` });
 const ipv4 = z.ipv4({ error: 'must be an IPv4 address like "10.10.10.11"' });
 const port = z.int({ error: "must be an integer port 1-65535" }).min(1, { error: "must be ≥ 1" }).max(65535, { error: "must be ≤ 65535" });
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { error: 'must be a duration like "500ms", "2s" or "1m"' });
+/** Durations as both Varnish and humans read them. */
+export const DURATION_PATTERN = /^\d+(\.\d+)?(ms|s|m|h)$/;
+const duration = z.string().regex(DURATION_PATTERN, { error: 'must be a duration like "500ms", "2s" or "1m"' });
 const secretRef = z.strictObject({ secret: z.string().regex(/^[A-Za-z][\w.-]*$/, { error: "must name a secret config key, e.g. registryPassword" }) });
 const labels = z.record(z.string().regex(/^[A-Za-z0-9_.\/-]+$/, { error: "label keys use letters, digits and _ . / -" }), z.string());
 /** Docker-style size: 256 (MiB), "256m", "1g". */

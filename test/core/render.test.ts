@@ -293,17 +293,6 @@ describe("renderVcl", () => {
         expect(() => vclBackendName("app", "node_1")).toThrow(/not a valid name/);
     });
 
-    test("two replicas of one app on one node get the host port in their names", () => {
-        const m = sampleModel({
-            applications: [sampleApp("simplewebapp1", [
-                { node: "node1", hostPort: 20001 },
-                { node: "node1", hostPort: 20002 },
-                { node: "node2", hostPort: 20001 },
-            ])],
-        });
-        expect([...parseVcl(renderVcl(m)).backends.keys()]).toEqual(["simplewebapp1__node1__20001", "simplewebapp1__node1__20002", "simplewebapp1__node2"]);
-    });
-
     test("refuses what VCL cannot carry", () => {
         const bad = (f: (m: Model) => void) => {
             const m = sampleModel();

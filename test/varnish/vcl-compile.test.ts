@@ -26,12 +26,6 @@ const variants: Record<string, Model> = {
         router: { probe: { interval: "2m", timeout: "1.5s", window: 8, threshold: 5 }, connectTimeout: "100ms", firstByteTimeout: "1m", betweenBytesTimeout: "90s" },
     }),
     "an application without replicas": sampleModel({ applications: [...base.applications, sampleApp("idle", [])] }),
-    "two replicas on one node": sampleModel({
-        applications: [sampleApp("simplewebapp1", [
-            { node: "node1", hostPort: 20001 },
-            { node: "node1", hostPort: 20002 },
-        ])],
-    }),
     "hyphenated names, nested prefixes, expected status 204": sampleModel({
         nodes: [sampleHost("node-a", "10.10.10.21"), sampleHost("node-b", "10.10.10.22")],
         applications: [
