@@ -22,7 +22,7 @@ for (const key of CONFIG_KEYS) {
 
 let model;
 try {
-    model = buildModel(raw, nodeEnv(__dirname, stack, (key) => config.getSecret(key) !== undefined));
+    model = buildModel(raw, nodeEnv(__dirname, (key) => config.getSecret(key) !== undefined));
 } catch (err) {
     // One clear error listing every problem; nothing has been registered yet.
     if (err instanceof ConfigError) throw new pulumi.RunError(err.message);

@@ -17,7 +17,6 @@ export const NAMESPACE = "matrix";
 export interface ConfigEnv {
     /** Directory that relative paths (build contexts, plan file) are resolved against. */
     projectDir: string;
-    stack: string;
     /** Whether a secret config key (`pulumi config set --secret <key>`) is set. */
     secretExists(key: string): boolean;
     readFile(file: string): string | undefined;
@@ -25,10 +24,9 @@ export interface ConfigEnv {
     hashDir(dir: string): string;
 }
 
-export function nodeEnv(projectDir: string, stack: string, secretExists: (key: string) => boolean): ConfigEnv {
+export function nodeEnv(projectDir: string, secretExists: (key: string) => boolean): ConfigEnv {
     return {
         projectDir,
-        stack,
         secretExists,
         readFile: (f) => (fs.existsSync(f) && fs.statSync(f).isFile() ? fs.readFileSync(f, "utf8") : undefined),
         isFile: (f) => fs.existsSync(f) && fs.statSync(f).isFile(),
@@ -157,6 +155,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const manager = cfg.manager ? hosts[0] : undefined;
     const nodes = hosts.filter((h) => h.role === "node");
     const nodesKnown = cfg.nodes !== undefined;
+    const unknownNode = (n: string) => `node "${n}" is not defined in matrix:nodes (known: ${nodes.map((h) => h.name).join(", ") || "none"})`;
     if (manager && cfg.router && cfg.registry && cfg.router.port === cfg.registry.port) report(at("registry", "port"), "must differ from matrix:router.port (both listen on the manager)");
     if (cfg.router && cfg.router.adminPort === cfg.router.port) report(at("router", "adminPort"), "must differ from matrix:router.port");
     if (cfg.registry?.auth) checkSecret(cfg.registry.auth.password, at("registry", "auth", "password"));
@@ -180,7 +179,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
             plan = parsed.lines;
             for (const l of plan)
                 if (nodesKnown && !nodes.some((n) => n.name === l.node))
-                    report(`${planName}:${l.line}`, `node "${l.node}" is not defined in matrix:nodes (known: ${nodes.map((n) => n.name).join(", ") || "none"})`);
+                    report(`${planName}:${l.line}`, unknownNode(l.node));
         }
     }
 
@@ -234,7 +233,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
             if (a.selector) report(w("selector"), 'only applies with "replicas"; remove it or use replicas');
             a.nodes.forEach((n, i) => {
                 if (!nodesKnown) return;
-                if (!nodes.some((h) => h.name === n)) report(w("nodes", i), `node "${n}" is not defined in matrix:nodes (known: ${nodes.map((h) => h.name).join(", ")})`);
+                if (!nodes.some((h) => h.name === n)) report(w("nodes", i), unknownNode(n));
                 else if (a.nodes!.indexOf(n) !== i) report(w("nodes", i), `node "${n}" is listed twice; one replica per node`);
                 else placed.push({ node: n, hostPort: a.hostPort });
             });
@@ -245,14 +244,14 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
             } else if (a.replicas > eligible.length)
                 report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}; lower it or add nodes`);
             else placed = spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, hostPort: a.hostPort }));
-        } else if (!fromPlan) report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
+        } else report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
 
         // Ports.
         const planPorts = [...new Set(lines.map((l) => l.containerPort))];
         if (planPorts.length > 1) report(`${planName}:${lines[1].line}`, `internal_port differs between lines for app "${a.name}" (${planPorts.join(", ")}); an app listens on one port`);
         if (a.port !== undefined && planPorts.length && planPorts[0] !== a.port) report(w("port"), `is ${a.port} but ${planName} says ${planPorts[0]}`);
         const containerPort = a.port ?? planPorts[0];
-        if (containerPort === undefined && !lines.length) report(w("port"), "is required: the port the app listens on inside its container");
+        if (containerPort === undefined) report(w("port"), "is required: the port the app listens on inside its container");
         if (placed.length) portRequests.push({ app: a.name, where, nodes: placed });
 
         // Env.
@@ -295,7 +294,8 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
             placedBy: lines.length ? "plan" : "config",
         });
     }
-    const hostPorts = cfg.hostPorts && cfg.hostPorts.start <= cfg.hostPorts.end ? cfg.hostPorts : { start: 20000, end: 29999 };
+    // A reversed range is reported above; place with the default meanwhile to find other problems.
+    const hostPorts = cfg.hostPorts && cfg.hostPorts.start <= cfg.hostPorts.end ? cfg.hostPorts : schemas.hostPorts.parse(undefined)!;
     const { replicas, problems: portProblems } = assignPorts(portRequests, hostPorts);
     portProblems.forEach((p) => report(p.where, p.message));
 

@@ -14,21 +14,21 @@ export function contentHash(text: string): string {
 }
 
 /**
- * Hash of a build context: every file's relative path, mode and bytes, in sorted order,
- * skipping what `.dockerignore`-style tooling would never send (.git, node_modules).
+ * Hash of a build context: every file's relative path, mode and bytes (a symlink: its target),
+ * in sorted order. Everything counts, even what a .dockerignore would leave out: a change there
+ * costs a rebuild that Docker's layer cache makes cheap, never a stale tag.
  */
 export function directoryHash(dir: string): string {
     const h = createHash("sha256");
     const walk = (rel: string): void => {
         const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
         for (const e of entries) {
-            if (e.name === ".git" || e.name === "node_modules") continue;
             const r = path.posix.join(rel, e.name);
             const full = path.join(dir, r);
-            if (e.isDirectory()) walk(r);
-            else if (e.isFile() || e.isSymbolicLink()) {
-                const st = fs.statSync(full);
-                h.update(`${r}\0${st.mode & 0o111 ? "x" : "-"}\0`);
+            if (e.isSymbolicLink()) h.update(`${r}\0l\0${fs.readlinkSync(full)}\0`);
+            else if (e.isDirectory()) walk(r);
+            else if (e.isFile()) {
+                h.update(`${r}\0${fs.statSync(full).mode & 0o111 ? "x" : "-"}\0`);
                 h.update(fs.readFileSync(full));
                 h.update("\0");
             }

@@ -14,7 +14,7 @@ export interface SshConnection {
     host: string;
     port: number;
     user: string;
-    /** Private key: a file on the deploying machine, or a secret config key. Lab mode generates one when unset. */
+    /** Private key: a file on the deploying machine, or a secret config key. Unset in lab mode (the Lab makes one). */
     privateKey?: { path: string } | SecretRef;
 }
 

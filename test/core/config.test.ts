@@ -5,7 +5,6 @@ import { ConfigError } from "../../core/problems";
 function env(files: Record<string, string> = {}, secrets: string[] = ["registryPassword", "dbPassword", "sshKey"]): ConfigEnv {
     return {
         projectDir: "/p",
-        stack: "test",
         secretExists: (k) => secrets.includes(k),
         readFile: (f) => files[f],
         isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519",
