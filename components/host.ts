@@ -49,7 +49,7 @@ export class Host extends pulumi.ComponentResource {
             `${name}-bootstrap`,
             {
                 connection: { ...base, dialErrorLimit: 10, perDialTimeout: 15 },
-                create: renderScript("bootstrap-host", { host: host.name, daemonJson: paths.host.daemonJson, daemonJsonDir: "/etc/docker" }),
+                create: renderScript("bootstrap-host", { host: host.name, daemonJson: paths.host.daemonJson }),
                 stdin: args.daemonJson,
                 triggers: [contentHash(args.daemonJson)],
             },

@@ -2,9 +2,9 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { contentHash, directoryHash } from "../core/hash";
 import { allHosts, Model } from "../core/model";
 import { renderScript, shq } from "../core/scripts";
+import { localImage } from "./localImage";
 
 // Every capability Docker 20.10 knows except SYS_RESOURCE, which the sandbox's bounding set
 // lacks (so --privileged fails there). Enough for a nested dockerd.
@@ -53,15 +53,7 @@ export class Lab extends pulumi.ComponentResource {
         const publicKey = new command.local.Command(`${name}-ssh-public-key`, { create: `cat ${shq(`${this.privateKeyPath}.pub`)}` }, { parent: this, dependsOn: [key] }).stdout;
 
         const context = path.join(args.projectDir, "lab", "host");
-        const image = new docker.Image(
-            `${name}-host-image`,
-            {
-                imageName: `${cloud}-lab-host:${contentHash(directoryHash(context) + model.baseImage)}`,
-                build: { context, args: { BASE_IMAGE: model.baseImage } },
-                skipPush: true,
-            },
-            { parent: this },
-        );
+        const { image } = localImage(`${name}-host-image`, { repository: `${cloud}-lab-host`, context, baseImage: model.baseImage }, { parent: this });
 
         const network = new docker.Network(
             `${name}-network`,

@@ -1,13 +1,12 @@
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { contentHash, directoryHash } from "../core/hash";
 import { Model } from "../core/model";
 import { renderScript } from "../core/scripts";
 import { Dns } from "./dns";
 import { Host } from "./host";
 import { Registry } from "./registry";
+import { localImage } from "./localImage";
 
 export interface ManagerArgs {
     model: Model;
@@ -33,10 +32,9 @@ export class Manager extends pulumi.ComponentResource {
         super("matrix:index:Manager", name, {}, opts);
         const { model, host } = args;
         const context = path.join(args.projectDir, "images", "services");
-        const imageName = `${model.cloudName}-services:${contentHash(directoryHash(context) + model.baseImage)}`;
-        const built = new docker.Image(
+        const { image: built, imageName } = localImage(
             `${name}-services-image`,
-            { imageName, build: { context, args: { BASE_IMAGE: model.baseImage } }, skipPush: true },
+            { repository: `${model.cloudName}-services`, context, baseImage: model.baseImage },
             { parent: this },
         );
         const shipped = new command.local.Command(

@@ -35,7 +35,7 @@ export class Registry extends pulumi.ComponentResource {
                     `${name}-htpasswd`,
                     {
                         connection: manager.connection,
-                        create: pulumi.output(args.image).apply((image) => renderScript("htpasswd", { dir: paths.host.registryDir, file: paths.host.registryHtpasswd, image, user: auth.username })),
+                        create: pulumi.output(args.image).apply((image) => renderScript("htpasswd", { file: paths.host.registryHtpasswd, image, user: auth.username })),
                         stdin: pulumi.secret(args.password!),
                         logging: "none",
                     },
@@ -63,7 +63,7 @@ export class Registry extends pulumi.ComponentResource {
         );
         this.ready = new command.remote.Command(
             `${name}-ready`,
-            { connection: manager.connection, create: renderScript("wait-port", { what: "registry", port: model.registry.port, seconds: 60 }), triggers: [container.id] },
+            { connection: manager.connection, create: renderScript("wait-port", { what: "registry", port: model.registry.port, attempts: 120 }), triggers: [container.id] },
             { parent: this, dependsOn: [container] },
         );
         this.registerOutputs({ address: model.registry.address });

@@ -1,7 +1,6 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { contentHash } from "../core/hash";
 import { paths, serviceContainerName } from "../core/layout";
 import { Model } from "../core/model";
 import { renderVcl } from "../core/render";
@@ -22,8 +21,6 @@ export interface RouterArgs {
  * file is written, then loaded into the running varnishd with vcl.load + vcl.use.
  */
 export class Router extends pulumi.ComponentResource {
-    readonly vclName: string;
-
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Router", name, {}, opts);
         const { model, manager } = args;
@@ -45,16 +42,16 @@ export class Router extends pulumi.ComponentResource {
             // Deliberately independent of the VCL content: route changes must not replace it.
             { parent: this, provider: manager.provider, dependsOn: [file.command], deleteBeforeReplace: true },
         );
-        this.vclName = `matrix_${contentHash(vcl)}`;
+        const vclName = `matrix_${file.hash}`;
         new command.remote.Command(
             `${name}-vcl-load`,
             {
                 connection: manager.connection,
-                create: renderScript("vcl-load", { container: containerName, name: this.vclName, file: paths.container.vcl }),
+                create: renderScript("vcl-load", { container: containerName, name: vclName, file: paths.container.vcl }),
                 triggers: [file.hash, container.id],
             },
             { parent: this, dependsOn: [container, file.command, ...args.backends] },
         );
-        this.registerOutputs({ vcl: this.vclName });
+        this.registerOutputs({ vcl: vclName });
     }
 }

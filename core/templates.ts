@@ -17,7 +17,6 @@ const hb = Handlebars.create();
 hb.registerHelper("json", (v: unknown) => JSON.stringify(v));
 /** A shell word. */
 hb.registerHelper("q", (v: string | number) => shq(v));
-hb.registerHelper("times", (a: number, b: number) => a * b);
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
 /** The compiled template at templates/<file>. */
