@@ -43,15 +43,13 @@ export class Cloud extends pulumi.ComponentResource {
         const auth = model.registry.auth;
         const registryPassword = auth ? args.secret(auth.password.secret) : undefined;
         const hosts: Record<string, Host> = {};
-        const keys: Record<string, { privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string> }> = {};
         for (const h of allHosts(model)) {
-            keys[h.name] = lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args);
             hosts[h.name] = new Host(
                 h.name,
                 {
                     host: h,
                     daemonJson,
-                    ...keys[h.name],
+                    ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args)),
                     pinHostKeys: !lab,
                     registryAuth: auth && h.role === "node" ? { address: model.registry.address, username: auth.username, password: registryPassword! } : undefined,
                 },
@@ -61,7 +59,7 @@ export class Cloud extends pulumi.ComponentResource {
         const managerHost = hosts[model.manager.name];
         const manager = new Manager(
             model.manager.name,
-            { model, host: managerHost, projectDir: args.projectDir, privateKeyPath: keys[model.manager.name].privateKeyPath, registryPassword },
+            { model, host: managerHost, projectDir: args.projectDir, registryPassword },
             { parent: this },
         );
 

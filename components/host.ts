@@ -31,7 +31,8 @@ export class Host extends pulumi.ComponentResource {
     /** Bootstrapped: Docker installed, daemon.json current, dockerd answering. */
     readonly ready: command.remote.Command;
     readonly provider: docker.Provider;
-    readonly sshOptions: string[];
+    /** Options of the local ssh client for this host (key file, host-key policy). */
+    readonly sshArgs: pulumi.Output<string[]>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Host", name, {}, opts);
@@ -60,15 +61,18 @@ export class Host extends pulumi.ComponentResource {
         // not one Output, so that only the key is secret.
         this.connection = { ...base, host: this.ready.id.apply(() => host.ssh.host), dialErrorLimit: 10, perDialTimeout: 15 };
 
-        this.sshOptions = args.pinHostKeys
+        const hostKeyOptions = args.pinHostKeys
             ? ["StrictHostKeyChecking=accept-new"]
             : ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"];
+        // The key travels as a file path for the local ssh client, never inside a URL.
+        this.sshArgs = pulumi
+            .unsecret(pulumi.output(args.privateKeyPath))
+            .apply((key) => ["-i", key, "-o", "BatchMode=yes", ...hostKeyOptions.flatMap((o) => ["-o", o])]);
         this.provider = new docker.Provider(
             `${name}-docker`,
             {
-                // The key travels as a file path for the ssh client, never inside the URL.
                 host: `ssh://${host.ssh.user}@${host.ssh.host}:${host.ssh.port}`,
-                sshOpts: pulumi.unsecret(pulumi.output(args.privateKeyPath)).apply((key) => ["-i", key, "-o", "BatchMode=yes", ...this.sshOptions.flatMap((o) => ["-o", o])]),
+                sshOpts: this.sshArgs,
                 registryAuth: args.registryAuth && [{ ...args.registryAuth, password: pulumi.secret(args.registryAuth.password) }],
             },
             { parent: this, dependsOn: [this.ready] },

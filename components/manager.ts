@@ -13,8 +13,6 @@ export interface ManagerArgs {
     host: Host;
     /** Repo root: images/services is the services image's build context. */
     projectDir: string;
-    /** The SSH key file on this machine, for shipping the services image. */
-    privateKeyPath: pulumi.Input<string>;
     registryPassword?: pulumi.Input<string>;
 }
 
@@ -40,11 +38,9 @@ export class Manager extends pulumi.ComponentResource {
         const shipped = new command.local.Command(
             `${name}-services-image-ship`,
             {
-                create: pulumi
-                    .unsecret(pulumi.output(args.privateKeyPath))
-                    .apply((keyPath) =>
-                        renderScript("ship-image", { host: model.manager.name, keyPath, port: model.manager.ssh.port, sshOptions: host.sshOptions, user: model.manager.ssh.user, sshHost: model.manager.ssh.host, image: imageName }),
-                    ),
+                create: host.sshArgs.apply((sshArgs) =>
+                    renderScript("ship-image", { host: model.manager.name, sshArgs, port: model.manager.ssh.port, user: model.manager.ssh.user, sshHost: model.manager.ssh.host, image: imageName }),
+                ),
                 triggers: [imageName],
             },
             { parent: this, dependsOn: [built, host.ready] },
