@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { labNames } from "../core/layout";
 import { allHosts, Model } from "../core/model";
 import { renderScript, shq } from "../core/scripts";
 import { localImage } from "./localImage";
@@ -39,6 +40,7 @@ export class Lab extends pulumi.ComponentResource {
         const { model } = args;
         const lab = model.lab!;
         const cloud = model.cloudName;
+        const names = labNames(cloud);
         const keyDir = path.join(args.projectDir, ".lab", args.stack);
         this.privateKeyPath = path.join(keyDir, "id_ed25519");
 
@@ -53,16 +55,16 @@ export class Lab extends pulumi.ComponentResource {
         const publicKey = new command.local.Command(`${name}-ssh-public-key`, { create: `cat ${shq(`${this.privateKeyPath}.pub`)}` }, { parent: this, dependsOn: [key] }).stdout;
 
         const context = path.join(args.projectDir, "lab", "host");
-        const { image } = localImage(`${name}-host-image`, { repository: `${cloud}-lab-host`, context, baseImage: model.baseImage }, { parent: this });
+        const { image } = localImage(`${name}-host-image`, { repository: names.hostImage, context, baseImage: model.baseImage }, { parent: this });
 
         const network = new docker.Network(
             `${name}-network`,
-            { name: `${cloud}-lab`, driver: "bridge", ipamConfigs: [{ subnet: model.network.cidr, gateway: model.network.gateway }] },
+            { name: names.network, driver: "bridge", ipamConfigs: [{ subnet: model.network.cidr, gateway: model.network.gateway }] },
             { parent: this },
         );
 
         allHosts(model).forEach((host) => {
-            const volume = new docker.Volume(`${name}-${host.name}-docker`, { name: `${cloud}-lab-${host.name}-docker` }, { parent: this });
+            const volume = new docker.Volume(`${name}-${host.name}-docker`, { name: names.hostVolume(host.name) }, { parent: this });
             // Only loopback ports are published: SSH per host, and on the manager the router
             // and the registry (the deploying machine pushes images there).
             const ports = [{ internal: 22, external: host.ssh.port, ip: "127.0.0.1" }];
@@ -71,7 +73,7 @@ export class Lab extends pulumi.ComponentResource {
             this.machines[host.name] = new docker.Container(
                 `${name}-${host.name}`,
                 {
-                    name: `${cloud}-lab-${host.name}`,
+                    name: names.host(host.name),
                     image: image.imageName,
                     hostname: host.name,
                     domainname: model.domain,

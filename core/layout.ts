@@ -49,3 +49,13 @@ export function replicaResourceName(app: string, node: string): string {
 export function appContainerName(cloudName: string, app: string, node: string): string {
     return `${cloudName}-${app}-${node}`;
 }
+
+/** Names of the lab's Docker objects on the local engine (lab mode). */
+export function labNames(cloudName: string) {
+    return {
+        network: `${cloudName}-lab`,
+        hostImage: `${cloudName}-lab-host`,
+        host: (host: string) => `${cloudName}-lab-${host}`,
+        hostVolume: (host: string) => `${cloudName}-lab-${host}-docker`,
+    };
+}
