@@ -4,7 +4,8 @@
 #
 #  1. builds the `pulumi` CLI at exactly the version of the @pulumi/pulumi SDK pinned in
 #     package.json, and the Node.js language host, from the Go module proxy (module lists and
-#     checksums: toolchain/go/*/go.{mod,sum}); binaries are cached by version and go.sum hash;
+#     checksums: toolchain/go/*/go.{mod,sum}); binaries are cached by version and go.sum hash
+#     outside the repo (MATRIX_TOOLCHAIN_CACHE, default ~/.cache/matrix-pulumi);
 #  2. links them into a directory on PATH (MATRIX_BIN_DIR, default /usr/local/bin);
 #  3. installs the resource plugins `docker` and `command` at the versions the npm SDKs request.
 #     The real ones cannot be built here: the proxy refuses their modules (the script shows the
@@ -35,38 +36,33 @@ grep -q "github.com/pulumi/pulumi/pkg/v3 v$sdk\$" "$cli_mod" || {
   exit 1
 }
 
-# Build one Go module folder of toolchain/go into the cache, unless built with the same inputs.
-build() { # <folder> <package> <binary> <version for the linker>
-  local src="$root/toolchain/go/$1" key out work
-  key="$(cat "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)"
-  out="$cache/bin/$3-$4-$key"
-  if [ -x "$out" ]; then say "$3 $4: cached ($out)"; echo "$out" > "$cache/.last"; return; fi
-  work="$cache/build/$1"
-  mkdir -p "$work" "$cache/bin"
-  cp "$src/go.mod" "$src/go.sum" "$src/tools.go" "$work/"
-  say "$3 $4: building $2 from the Go module proxy (first time: several minutes)"
-  local t0=$SECONDS
-  (cd "$work" && GOFLAGS=-mod=readonly go build -o "$out.tmp" \
-      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$4" "$2")
-  mv "$out.tmp" "$out"
-  say "$3 $4: built in $((SECONDS - t0)) s"
-  echo "$out" > "$cache/.last"
-}
-
-build cli github.com/pulumi/pulumi/pkg/v3/cmd/pulumi pulumi "$sdk"
-cli="$(cat "$cache/.last")"
 # The language host left the sdk module after v3.68.0 for a module of its own that the proxy
 # does not serve; v3.68.0's host speaks the same protocol to the CLI and the SDK.
 host_v="$(sed -n 's#^require github.com/pulumi/pulumi/sdk/v3 v\(.*\)$#\1#p' "$root/toolchain/go/language-nodejs/go.mod")"
+# One folder per set of inputs: the CLI looks for its language host beside itself.
+key="$(cat "$root"/toolchain/go/*/go.mod "$root"/toolchain/go/*/go.sum | sha256sum | cut -c1-12)"
+dist="$cache/pulumi-v$sdk-$key"
+
+build() { # <folder> <package> <binary> <version for the linker>
+  local work="$cache/build/$1" t0=$SECONDS
+  if [ -x "$dist/$3" ]; then say "$3 $4: cached in $dist"; return; fi
+  mkdir -p "$work" "$dist"
+  cp "$root/toolchain/go/$1"/{go.mod,go.sum,tools.go} "$work/"
+  say "$3 $4: building $2 from the Go module proxy (first time: several minutes)"
+  (cd "$work" && GOFLAGS=-mod=readonly go build -o "$dist/$3.tmp" \
+      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$4" "$2")
+  mv "$dist/$3.tmp" "$dist/$3"
+  say "$3 $4: built in $((SECONDS - t0)) s"
+}
+build cli github.com/pulumi/pulumi/pkg/v3/cmd/pulumi pulumi "$sdk"
 build language-nodejs github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs pulumi-language-nodejs "$host_v"
-host="$(cat "$cache/.last")"
 
 if [ -w "$bindir" ] || mkdir -p "$bindir" 2>/dev/null; then
-  ln -sfn "$cli" "$bindir/pulumi"
-  ln -sfn "$host" "$bindir/pulumi-language-nodejs"
+  ln -sfn "$dist/pulumi" "$bindir/pulumi"
+  ln -sfn "$dist/pulumi-language-nodejs" "$bindir/pulumi-language-nodejs"
   say "pulumi $("$bindir/pulumi" version) and its Node.js language host linked into $bindir"
 else
-  say "cannot write $bindir: add the binaries to PATH yourself: $cli $host"
+  say "cannot write $bindir: add $dist to PATH yourself"
 fi
 
 # Resource plugins. Show why the real ones cannot be built, then install the stand-ins.
@@ -89,10 +85,10 @@ install_standin() { # <name> <version>
 #!/bin/sh
 # Stand-in for the $1 resource plugin v$2, installed by $root/scripts/install-pulumi.sh
 # because the real plugin cannot be downloaded or built on this machine.
-exec node -r "$root/node_modules/ts-node/register/transpile-only" "$root/toolchain/standin/$1.ts" "\$@"
+exec node -r "$root/node_modules/ts-node/register/transpile-only" "$root/toolchain/standin/main.ts" $1 "\$@"
 EOF
   chmod +x "$dir/pulumi-resource-$1"
-  say "STAND-IN resource plugin $1 v$2 installed in $dir (runs toolchain/standin/$1.ts of this checkout)"
+  say "STAND-IN resource plugin $1 v$2 installed in $dir (runs toolchain/standin of this checkout)"
 }
 install_standin docker "$docker_v"
 install_standin command "$command_v"

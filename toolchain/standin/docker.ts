@@ -13,7 +13,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { ChildProcess, spawn } from "child_process";
-import { ApplierError, ExecResult, Spec, childEnv, exec, parseGoDuration, sleep } from "./util";
+import { StandinError, ExecResult, Spec, childEnv, exec, parseGoDuration, sleep } from "./util";
 import type { CreateResult, Handler, HandlerContext, ResourceRequest, StateEntry } from "./types";
 
 export const API = "/v1.41";
@@ -56,23 +56,23 @@ export function parseProviderConfig(inputs: any, where: string): DockerProviderC
     const host: string = inputs.host || process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
     const sshOpts = parseMaybeJson(inputs.sshOpts) ?? [];
     if (!Array.isArray(sshOpts) || sshOpts.some((x) => typeof x !== "string")) {
-        throw new ApplierError(`${where}: sshOpts must be a list of strings`);
+        throw new StandinError(`${where}: sshOpts must be a list of strings`);
     }
     const auths = parseMaybeJson(inputs.registryAuth) ?? [];
-    if (!Array.isArray(auths)) throw new ApplierError(`${where}: registryAuth must be a list`);
+    if (!Array.isArray(auths)) throw new StandinError(`${where}: registryAuth must be a list`);
     const registryAuth: RegistryAuth[] = auths.map((a: any, i: number) => {
         for (const k of Object.keys(a ?? {})) {
             if (!["address", "username", "password", "authDisabled"].includes(k) && a[k] !== undefined && a[k] !== null && a[k] !== "") {
-                throw new ApplierError(`${where}: input "registryAuth[${i}].${k}" is not implemented by the test applier`);
+                throw new StandinError(`${where}: input "registryAuth[${i}].${k}" is not implemented by the stand-in docker plugin`);
             }
         }
-        if (a.authDisabled) throw new ApplierError(`${where}: input "registryAuth[${i}].authDisabled" is not implemented by the test applier`);
-        if (!a.address) throw new ApplierError(`${where}: registryAuth[${i}].address is required`);
+        if (a.authDisabled) throw new StandinError(`${where}: input "registryAuth[${i}].authDisabled" is not implemented by the stand-in docker plugin`);
+        if (!a.address) throw new StandinError(`${where}: registryAuth[${i}].address is required`);
         return { address: a.address, username: a.username, password: a.password };
     });
     const dis = parseMaybeJson(inputs.disableDockerDaemonCheck);
     if (!/^(unix|ssh):\/\//.test(host)) {
-        throw new ApplierError(`${where}: docker host "${host}" is not implemented by the test applier (unix:// and ssh:// only)`);
+        throw new StandinError(`${where}: docker host "${host}" is not implemented by the stand-in docker plugin (unix:// and ssh:// only)`);
     }
     return { host, sshOpts, registryAuth, disableDockerDaemonCheck: dis === true };
 }
@@ -87,7 +87,7 @@ export interface SshTarget {
 
 export function parseSshHost(host: string): SshTarget {
     const u = new URL(host);
-    if (u.protocol !== "ssh:") throw new ApplierError(`not an ssh:// host: ${host}`);
+    if (u.protocol !== "ssh:") throw new StandinError(`not an ssh:// host: ${host}`);
     const p = decodeURIComponent(u.pathname || "");
     return {
         user: u.username ? decodeURIComponent(u.username) : undefined,
@@ -197,7 +197,7 @@ export class DockerEndpoint {
                 lastErr = e.message;
             }
             if (Date.now() - started > timeoutMs) {
-                throw new ApplierError(
+                throw new StandinError(
                     `docker host ${this.config.host} did not answer within ${Math.round(timeoutMs / 1000)} s: ${lastErr}` +
                     (this.lastSshError ? `; ssh: ${this.lastSshError}` : ""),
                 );
@@ -316,7 +316,7 @@ export class DockerEndpoint {
     }
 }
 
-export class DockerApiError extends ApplierError {
+export class DockerApiError extends StandinError {
     constructor(readonly status: number, message: string) {
         super(message);
     }
@@ -339,13 +339,6 @@ function labelsToMap(labels: { label: string; value: string }[] | undefined): Re
     return out;
 }
 
-/** Where an entry's docker endpoint is configured. */
-function endpointOf(ctx: HandlerContext, entryOrKey: StateEntry | string) {
-    const key = typeof entryOrKey === "string" ? entryOrKey : entryOrKey.providerKey;
-    if (!key) throw new ApplierError(`no docker provider recorded for ${(entryOrKey as StateEntry).urn}`);
-    return ctx.docker(key);
-}
-
 /** Make sure `image` is present on the endpoint, pulling it (with the provider's credentials) if not. */
 async function ensureImage(ep: DockerEndpoint, image: string, ctx: HandlerContext, platform?: string) {
     const r = await ep.api("GET", `/images/${enc(image)}/json`, undefined, [200, 404]);
@@ -353,7 +346,7 @@ async function ensureImage(ep: DockerEndpoint, image: string, ctx: HandlerContex
     ctx.log(`  pulling ${image} on ${ep.config.host}`);
     const res = await ep.cli(["pull", ...(platform ? ["--platform", platform] : []), image]);
     if (res.code !== 0) {
-        throw new ApplierError(`cannot pull image ${image} on ${ep.config.host}: ${ctx.redactor.redact((res.stderr || res.stdout).trim())}`);
+        throw new StandinError(`cannot pull image ${image} on ${ep.config.host}: ${ctx.redactor.redact((res.stderr || res.stdout).trim())}`);
     }
     return (await ep.api("GET", `/images/${enc(image)}/json`)).body;
 }
@@ -403,8 +396,8 @@ export const network: Handler = {
     providerPackage: "docker",
     deleteBeforeReplace: true,
     diff: () => "replace",
-    async create(req, ctx, providerKey) {
-        const ep = await endpointOf(ctx, providerKey);
+    async create(req, ctx) {
+        const ep = await ctx.docker();
         const name = req.inputs.name ?? autoName(req.name);
         const r = await ep.api("POST", "/networks/create", networkCreateBody(req.inputs, name));
         const id = r.body.Id;
@@ -424,12 +417,12 @@ export const network: Handler = {
         };
     },
     async delete(entry, ctx) {
-        const ep = await endpointOf(ctx, entry);
+        const ep = await ctx.docker();
         // Like the provider, retry while containers are still being removed from the network.
         for (let i = 0; ; i++) {
             const r = await ep.api("DELETE", `/networks/${enc(entry.id)}`, undefined, [200, 204, 404, 403, 409, 500]);
             if ([200, 204, 404].includes(r.status)) return;
-            if (i >= 20) throw new ApplierError(`cannot delete network ${entry.outputs?.name ?? entry.id}: ${r.body?.message ?? r.text}`);
+            if (i >= 20) throw new StandinError(`cannot delete network ${entry.outputs?.name ?? entry.id}: ${r.body?.message ?? r.text}`);
             await sleep(500);
         }
     },
@@ -450,8 +443,8 @@ export const volume: Handler = {
     providerPackage: "docker",
     deleteBeforeReplace: true,
     diff: () => "replace",
-    async create(req, ctx, providerKey) {
-        const ep = await endpointOf(ctx, providerKey);
+    async create(req, ctx) {
+        const ep = await ctx.docker();
         const name = req.inputs.name ?? autoName(req.name);
         const r = await ep.api("POST", "/volumes/create", {
             Name: name,
@@ -465,11 +458,11 @@ export const volume: Handler = {
         };
     },
     async delete(entry, ctx) {
-        const ep = await endpointOf(ctx, entry);
+        const ep = await ctx.docker();
         for (let i = 0; ; i++) {
             const r = await ep.api("DELETE", `/volumes/${enc(entry.id)}`, undefined, [204, 404, 409]);
             if (r.status !== 409) return;
-            if (i >= 60) throw new ApplierError(`cannot delete volume ${entry.id}: ${r.body?.message ?? r.text}`);
+            if (i >= 60) throw new StandinError(`cannot delete volume ${entry.id}: ${r.body?.message ?? r.text}`);
             await sleep(500);
         }
     },
@@ -555,7 +548,7 @@ const MiB = 1024 * 1024;
 /** Engine API body for POST /containers/create, as the provider builds it. */
 export function containerCreateBody(inputs: any): any {
     const i = inputs;
-    if (i.command && i.command.some((c: string) => c === "")) throw new ApplierError("values for command may not be empty");
+    if (i.command && i.command.some((c: string) => c === "")) throw new StandinError("values for command may not be empty");
     const exposed: Record<string, {}> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const p of i.ports ?? []) {
@@ -568,7 +561,7 @@ export function containerCreateBody(inputs: any): any {
     const anon: Record<string, {}> = {};
     for (const v of i.volumes ?? []) {
         if (v.fromContainer) { volumesFrom.push(v.fromContainer); continue; }
-        if (!v.containerPath) throw new ApplierError("volumes: containerPath is required unless fromContainer is set");
+        if (!v.containerPath) throw new StandinError("volumes: containerPath is required unless fromContainer is set");
         const ro = v.readOnly ? ":ro" : "";
         if (v.hostPath) binds.push(`${v.hostPath}:${v.containerPath}${ro}`);
         else if (v.volumeName) binds.push(`${v.volumeName}:${v.containerPath}${ro}`);
@@ -632,7 +625,7 @@ export function containerCreateBody(inputs: any): any {
     if (i.shmSize) hostConfig.ShmSize = i.shmSize * MiB;
     if (i.cpus) {
         const n = parseFloat(i.cpus);
-        if (!isFinite(n) || n <= 0) throw new ApplierError(`cpus "${i.cpus}" is not a positive number`);
+        if (!isFinite(n) || n <= 0) throw new StandinError(`cpus "${i.cpus}" is not a positive number`);
         hostConfig.NanoCpus = Math.round(n * 1e9);
     }
     if (i.cpuShares) hostConfig.CpuShares = i.cpuShares;
@@ -697,8 +690,8 @@ export function networkDatas(info: any): any[] {
     }));
 }
 
-/** Thrown when a step fails after something was created, so the applier can keep it in state. */
-export class PartialCreateError extends ApplierError {
+/** Thrown when a step fails after something was created: the engine keeps it in state (init error). */
+export class PartialCreateError extends StandinError {
     constructor(message: string, readonly partial: CreateResult) {
         super(message);
     }
@@ -709,7 +702,7 @@ export const container: Handler = {
     providerPackage: "docker",
     deleteBeforeReplace: true,
     validate(req) {
-        if (!req.inputs.image) throw new ApplierError(`${req.type} "${req.name}": image is required`);
+        if (!req.inputs.image) throw new StandinError(`${req.type} "${req.name}": image is required`);
         if (req.inputs.wait && !req.inputs.healthcheck) {
             // The provider needs a healthcheck (from the image or the resource) to wait for.
         }
@@ -717,8 +710,8 @@ export const container: Handler = {
     diff(changed) {
         return changed.every((k) => CONTAINER_UPDATABLE.has(k) || CONTAINER_STATE_ONLY.has(k)) ? "update" : "replace";
     },
-    async create(req, ctx, providerKey) {
-        const ep = await endpointOf(ctx, providerKey);
+    async create(req, ctx) {
+        const ep = await ctx.docker();
         const i = req.inputs;
         const name = i.name ?? autoName(req.name);
         await ensureImage(ep, i.image, ctx);
@@ -730,7 +723,7 @@ export const container: Handler = {
             if (i.networksAdvanced?.length) {
                 const d = await ep.api("POST", `/networks/bridge/disconnect`, { Container: id, Force: false }, [200, 403, 404, 500]);
                 if (d.status !== 200 && !/is not connected to the network|not connected/i.test(d.body?.message ?? "")) {
-                    throw new ApplierError(`Unable to disconnect the default network: ${d.body?.message ?? d.text}`);
+                    throw new StandinError(`Unable to disconnect the default network: ${d.body?.message ?? d.text}`);
                 }
                 for (const n of i.networksAdvanced) {
                     const endpoint: any = { IPAMConfig: {} };
@@ -752,7 +745,7 @@ export const container: Handler = {
                     if ((isFinite(finished) && finished >= startedAt - 1000) || Date.now() - startedAt > 15_000) {
                         const logs = await containerLogsTail(ep, id, ctx);
                         await ep.api("DELETE", `/containers/${id}?force=true&v=true`, undefined, [204, 404]);
-                        throw new ApplierError(
+                        throw new StandinError(
                             `${req.type} "${req.name}": container exited immediately (exit ${info.State.ExitCode})` +
                             (logs ? `; last log lines:\n${logs}` : ""),
                         );
@@ -793,7 +786,7 @@ export const container: Handler = {
         };
     },
     async update(req, old, ctx) {
-        const ep = await endpointOf(ctx, old);
+        const ep = await ctx.docker();
         const changed = Object.keys({ ...req.inputs, ...old.inputs }).filter((k) => CONTAINER_UPDATABLE.has(k) && JSON.stringify(req.inputs[k]) !== JSON.stringify(old.inputs[k]));
         if (changed.length) {
             const i = req.inputs;
@@ -809,7 +802,7 @@ export const container: Handler = {
         return { id: old.id, outputs: { ...old.outputs, ...req.inputs, name: old.outputs.name } };
     },
     async delete(entry, ctx) {
-        const ep = await endpointOf(ctx, entry);
+        const ep = await ctx.docker();
         const i = entry.inputs ?? {};
         if (i.destroyGraceSeconds > 0) {
             await ep.api("POST", `/containers/${entry.id}/stop?t=${i.destroyGraceSeconds}`, undefined, [204, 304, 404]);
@@ -845,8 +838,8 @@ export const remoteImage: Handler = {
     diff(changed) {
         return changed.some((k) => ["name", "pullTriggers", "triggers", "platform"].includes(k)) ? "replace" : "update";
     },
-    async create(req, ctx, providerKey) {
-        const ep = await endpointOf(ctx, providerKey);
+    async create(req, ctx) {
+        const ep = await ctx.docker();
         const info = await ensureImage(ep, req.inputs.name, ctx, req.inputs.platform);
         return {
             id: `${info.Id}${req.inputs.name}`,
@@ -859,9 +852,9 @@ export const remoteImage: Handler = {
     async delete(entry, ctx) {
         const i = entry.inputs ?? {};
         if (i.keepLocally) return;
-        const ep = await endpointOf(ctx, entry);
+        const ep = await ctx.docker();
         const r = await ep.api("DELETE", `/images/${enc(i.name)}?force=${i.forceRemove ? "true" : "false"}`, undefined, [200, 404, 409]);
-        if (r.status === 409) throw new ApplierError(`cannot remove image ${i.name}: ${r.body?.message ?? r.text}`);
+        if (r.status === 409) throw new StandinError(`cannot remove image ${i.name}: ${r.body?.message ?? r.text}`);
     },
 };
 
@@ -944,22 +937,22 @@ export const image: Handler = {
     diff: () => "update",
     prepareInputs: (req, cwd) => contextDigestInputs(req, cwd),
     comparable: (inputs) => ({ ...inputs, registry: inputs.registry ? { server: inputs.registry.server } : undefined }),
-    async create(req, ctx, providerKey) {
-        return buildAndPush(req, ctx, providerKey);
+    async create(req, ctx) {
+        return buildAndPush(req, ctx);
     },
     async update(req, _old, ctx) {
-        return buildAndPush(req, ctx, _old.providerKey!);
+        return buildAndPush(req, ctx);
     },
     async delete() {
         // The provider's Delete is a no-op: the image stays in the local store and the registry.
     },
 };
 
-async function buildAndPush(req: ResourceRequest, ctx: HandlerContext, providerKey: string): Promise<CreateResult> {
-    const ep = await endpointOf(ctx, providerKey);
+async function buildAndPush(req: ResourceRequest, ctx: HandlerContext): Promise<CreateResult> {
+    const ep = await ctx.docker();
     const i = req.inputs;
     const paths = imageBuildPaths(i, ctx.cwd);
-    if (!fs.existsSync(paths.dockerfile)) throw new ApplierError(`${req.type} "${req.name}": could not open dockerfile at ${paths.dockerfile}`);
+    if (!fs.existsSync(paths.dockerfile)) throw new StandinError(`${req.type} "${req.name}": could not open dockerfile at ${paths.dockerfile}`);
     ctx.log(`  building ${i.imageName} (${path.relative(ctx.cwd, paths.context) || "."})`);
     const res = await ep.cli(dockerBuildArgs(i, paths), {
         // The docker CLI here has no buildx: use the classic builder (no BuildKit-only Dockerfile syntax).
@@ -967,7 +960,7 @@ async function buildAndPush(req: ResourceRequest, ctx: HandlerContext, providerK
         onLine: (_s, l) => { if (process.env.APPLIER_VERBOSE) ctx.log(`    ${req.name} | ${l}`); },
     });
     if (res.code !== 0) {
-        throw new ApplierError(`${req.type} "${req.name}": docker build failed:\n${ctx.redactor.redact((res.stdout + res.stderr).trim().split("\n").slice(-30).join("\n"))}`);
+        throw new StandinError(`${req.type} "${req.name}": docker build failed:\n${ctx.redactor.redact((res.stdout + res.stderr).trim().split("\n").slice(-30).join("\n"))}`);
     }
     const info = (await ep.api("GET", `/images/${enc(i.imageName)}/json`)).body;
     const outputs: any = {
@@ -991,7 +984,7 @@ async function buildAndPush(req: ResourceRequest, ctx: HandlerContext, providerK
             ctx.log(`  pushing ${i.imageName}`);
             const p = await ep.cli(["push", i.imageName], { configDir });
             if (p.code !== 0) {
-                throw new ApplierError(`${req.type} "${req.name}": docker push failed: ${ctx.redactor.redact((p.stderr || p.stdout).trim())}`);
+                throw new StandinError(`${req.type} "${req.name}": docker push failed: ${ctx.redactor.redact((p.stderr || p.stdout).trim())}`);
             }
         } finally {
             if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
@@ -1002,37 +995,10 @@ async function buildAndPush(req: ResourceRequest, ctx: HandlerContext, providerK
     return { id: i.imageName, outputs };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Provider resource
-
-export const dockerProvider: Handler = {
-    spec: PROVIDER_SPEC,
-    validate(req) {
-        parseProviderConfig(req.inputs, `${req.type} "${req.name}"`);
-    },
-    // A new host means a new provider (and so new resources); other changes update in place.
-    diff: (changed) => (changed.includes("host") ? "replace" : "update"),
-    deleteBeforeReplace: false,
-    async create(req, ctx) {
-        const cfg = parseProviderConfig(req.inputs, `${req.type} "${req.name}"`);
-        const id = crypto.randomUUID();
-        if (!cfg.disableDockerDaemonCheck) await ctx.docker(req.inputs);
-        return { id, outputs: { ...req.inputs } };
-    },
-    async update(req, old, ctx) {
-        const cfg = parseProviderConfig(req.inputs, `${req.type} "${req.name}"`);
-        if (!cfg.disableDockerDaemonCheck) await ctx.docker(req.inputs);
-        return { id: old.id, outputs: { ...req.inputs } };
-    },
-    async delete() {
-        /* nothing to delete; endpoints are closed at the end of the run */
-    },
-};
-
 export function contextDigestInputs(req: ResourceRequest, cwd: string): any {
     // Image inputs gain build.contextDigest (like the provider's Check) so that a changed
     // build context rebuilds the image.
     const paths = imageBuildPaths(req.inputs, cwd);
-    if (!fs.existsSync(paths.context)) throw new ApplierError(`${req.type} "${req.name}": build context ${paths.context} does not exist`);
+    if (!fs.existsSync(paths.context)) throw new StandinError(`${req.type} "${req.name}": build context ${paths.context} does not exist`);
     return { ...req.inputs, build: { ...(req.inputs.build ?? {}), contextDigest: contextDigest(paths.context, paths.dockerfile) } };
 }

@@ -3,11 +3,11 @@
 //  - delete runs `delete` with the last stdout/stderr in PULUMI_COMMAND_STDOUT/STDERR;
 //  - outputs are the inputs plus stdout/stderr, each with one trailing newline trimmed;
 //  - a non-zero exit fails the step and shows the command's output.
-// Triggers are replaceOnChanges in the SDK (the applier replaces on a trigger change).
+//  - a change of `triggers` replaces the command (the provider's replaceOnChanges).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ApplierError, Spec, childEnv, exec, shQuote, sleep } from "./util";
+import { StandinError, Spec, childEnv, exec, shQuote, sleep } from "./util";
 import type { CreateResult, Handler, HandlerContext, ResourceRequest, StateEntry } from "./types";
 
 const LOGGING = { oneOf: ["stdout", "stderr", "stdoutAndStderr", "none"] };
@@ -73,7 +73,7 @@ interface RunResult { stdout: string; stderr: string }
 
 function failure(kind: string, req: { type: string; name: string }, command: string, code: number | string, out: string, ctx: HandlerContext): never {
     const shown = ctx.redactor.redact(out.trim());
-    throw new ApplierError(
+    throw new StandinError(
         `${req.type} "${req.name}": ${kind} command failed (exit ${code}): ${ctx.redactor.redact(command)}\n${shown}`,
     );
 }
@@ -92,7 +92,7 @@ export async function runLocal(
     const interpreter: string[] = inputs.interpreter && inputs.interpreter.length > 0 ? inputs.interpreter : ["/bin/sh", "-c"];
     const dir = inputs.dir !== undefined ? path.resolve(ctx.cwd, inputs.dir) : ctx.cwd;
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-        throw new ApplierError(`${req.type} "${req.name}": dir ${dir} does not exist`);
+        throw new StandinError(`${req.type} "${req.name}": dir ${dir} does not exist`);
     }
     const env = childEnv({ ...(inputs.environment ?? {}), ...previousOutputEnv(inputs, prev) });
     const both: string[] = [];
@@ -103,7 +103,7 @@ export async function runLocal(
         onLine: (stream, line) => {
             both.push(line);
             if ((stream === "stdout" && logStdout(inputs.logging)) || (stream === "stderr" && logStderr(inputs.logging))) {
-                ctx.log(`    ${req.name} | ${line}`);
+                ctx.log(line);
             }
         },
     });
@@ -118,7 +118,7 @@ function commandHandler(spec: Handler["spec"], run: Runner, validate?: Handler["
     return {
         spec,
         validate,
-        diff: () => "update",
+        diff: (changed) => (changed.includes("triggers") ? "replace" : "update"),
         async create(req, ctx): Promise<CreateResult> {
             const id = `${req.name}-${Math.random().toString(16).slice(2, 10)}`;
             let out: RunResult = { stdout: "", stderr: "" };
@@ -140,16 +140,6 @@ function commandHandler(spec: Handler["spec"], run: Runner, validate?: Handler["
 }
 
 export const localCommand = commandHandler(LOCAL_COMMAND_SPEC, runLocal);
-
-/** The `command:local:run` invoke (local.run / local.runOutput). */
-export async function localRunInvoke(inputs: any, ctx: HandlerContext): Promise<any> {
-    const { validateInputs } = await import("./util");
-    const spec = { ...LOCAL_COMMAND_SPEC, command: "string" as Spec };
-    delete (spec as any).create; delete (spec as any).update; delete (spec as any).delete; delete (spec as any).triggers;
-    validateInputs("command:local:run", "(invoke)", inputs, spec);
-    const out = await runLocal({ type: "command:local:run", name: "(invoke)" }, inputs, inputs.command, "run", undefined, ctx);
-    return { ...inputs, ...out };
-}
 
 // ---------------------------------------------------------------------------------------------
 // remote
@@ -195,13 +185,6 @@ export function sshCommandArgs(
     return args;
 }
 
-/** `export K='v'; ...` prefix (remoteEnv "prefix" mode). */
-export function envPrefix(env: Record<string, string>): string {
-    const keys = Object.keys(env);
-    if (keys.length === 0) return "";
-    return keys.map((k) => `export ${k}=${shQuote(env[k])}; `).join("");
-}
-
 /** known_hosts line for a hostKey input ("ssh-ed25519 AAAA..."). */
 export function knownHostsLine(host: string, port: number, hostKey: string): string {
     const h = port === 22 ? host : `[${host}]:${port}`;
@@ -230,7 +213,7 @@ async function withSshFiles<T>(conn: Connection, ctx: HandlerContext, fn: (files
             if (!key.endsWith("\n")) key += "\n";
             fs.writeFileSync(files.keyFile, key, { mode: 0o600 });
         } else if (!process.env.SSH_AUTH_SOCK) {
-            throw new ApplierError("connection has no privateKey and SSH_AUTH_SOCK is unset (password auth is not implemented)");
+            throw new StandinError("connection has no privateKey and SSH_AUTH_SOCK is unset (password auth is not implemented)");
         }
         if (conn.hostKey) {
             files.knownHostsFile = path.join(dir, "known_hosts");
@@ -255,7 +238,7 @@ async function dial(req: { type: string; name: string }, conn: Connection, files
         const dials = attempt + 1;
         const capped = limit < 0 && Date.now() - started > UNLIMITED_DIAL_CAP_MS;
         if (dials >= maxDials || capped) {
-            throw new ApplierError(
+            throw new StandinError(
                 `${req.type} "${req.name}": cannot connect to ${conn.user ?? "root"}@${conn.host}:${conn.port ?? 22} ` +
                 `after ${dials} dial(s): ${ctx.redactor.redact(lastErr)}`,
             );
@@ -276,15 +259,9 @@ export async function runRemote(
     return withSshFiles(conn, ctx, async (files) => {
         await dial(req, conn, files, ctx);
         const env: Record<string, string> = { ...(inputs.environment ?? {}), ...previousOutputEnv(inputs, prev) };
-        let remoteCommand = command;
-        let envKeys: string[] = [];
-        let sshEnv = childEnv();
-        if (ctx.remoteEnv === "prefix") {
-            remoteCommand = envPrefix(env) + command;
-        } else {
-            envKeys = Object.keys(env);
-            sshEnv = childEnv(env);
-        }
+        const envKeys = Object.keys(env);
+        const sshEnv = childEnv(env);
+        const remoteCommand = command;
         const both: string[] = [];
         const res = await exec(sshCommandArgs(conn, files, envKeys, remoteCommand), {
             env: sshEnv,
@@ -292,7 +269,7 @@ export async function runRemote(
             onLine: (stream, line) => {
                 both.push(line);
                 if ((stream === "stdout" && logStdout(inputs.logging)) || (stream === "stderr" && logStderr(inputs.logging))) {
-                    ctx.log(`    ${req.name} | ${ctx.redactor.redact(line)}`);
+                    ctx.log(ctx.redactor.redact(line));
                 }
             },
         });
@@ -302,11 +279,5 @@ export async function runRemote(
 }
 
 export const remoteCommand = commandHandler(REMOTE_COMMAND_SPEC, runRemote, (req) => {
-    if (!req.inputs.connection?.host) throw new ApplierError(`${req.type} "${req.name}": connection.host is required`);
+    if (!req.inputs.connection?.host) throw new StandinError(`${req.type} "${req.name}": connection.host is required`);
 });
-
-export function tmpBase(): string {
-    return fs.mkdtempSync(path.join(os.tmpdir(), "applier-"));
-}
-
-export type { ResourceRequest };

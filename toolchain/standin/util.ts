@@ -1,4 +1,4 @@
-// Shared helpers of the test applier: secret unwrapping, redaction, deep equality,
+// Shared helpers of the stand-in plugins: secret unwrapping, redaction, deep equality,
 // input validation against an explicit list of supported inputs, and process execution.
 import { spawn } from "child_process";
 
@@ -10,7 +10,7 @@ export const SIG_ASSET = "c44067f5952c0a294b673a41bacd8c17";
 export const SIG_ARCHIVE = "0def7320c3a5731c473e5ecbe6d01bc7";
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export class ApplierError extends Error {}
+export class StandinError extends Error {}
 
 /**
  * Replace secret wrappers ({SIG_KEY: SIG_SECRET, value}) with their values.
@@ -26,7 +26,7 @@ export function unwrapSecrets(
     const secretStrings = new Set<string>();
     const walk = (v: any, path: string[], inSecret: boolean): any => {
         if (v === UNKNOWN) {
-            throw new ApplierError(`${where}: input ${path.join(".") || "(root)"} is unknown (preview-only value)`);
+            throw new StandinError(`${where}: input ${path.join(".") || "(root)"} is unknown (preview-only value)`);
         }
         if (typeof v === "string") {
             if (inSecret) collectSecretStrings(v, secretStrings);
@@ -43,7 +43,7 @@ export function unwrapSecrets(
                 return v.id !== undefined && v.id !== "" ? v.id : v.urn;
             }
             if (sig === SIG_ASSET || sig === SIG_ARCHIVE) {
-                throw new ApplierError(`${where}: input ${path.join(".")} is an asset/archive, which the test applier does not implement`);
+                throw new StandinError(`${where}: input ${path.join(".")} is an asset/archive, which the stand-in plugins does not implement`);
             }
             const out: any = {};
             for (const k of Object.keys(v)) out[k] = walk(v[k], [...path, k], inSecret);
@@ -143,7 +143,7 @@ export function clean(v: any): any {
 // Input validation
 
 /**
- * Schema of the inputs the applier implements for one resource type:
+ * Schema of the inputs a stand-in implements for one resource type:
  *  - "string" | "number" | "boolean" | "any"  scalar kinds ("any" = any JSON value)
  *  - "map"           object of string values
  *  - [spec]          list of elements matching spec
@@ -161,12 +161,12 @@ export function isEmpty(v: any): boolean {
 
 /**
  * Throw when `inputs` holds a non-empty value the spec does not list, or a value of the
- * wrong kind. `false` counts as empty for booleans the applier does not implement only
+ * wrong kind. `false` counts as empty for booleans a stand-in does not implement only
  * when `falseIsEmpty` (all docker/command booleans default to false unless listed).
  */
 export function validateInputs(type: string, name: string, inputs: any, spec: { [k: string]: Spec }) {
     const fail = (path: string, why: string) => {
-        throw new ApplierError(`${type} "${name}": input "${path}" ${why}`);
+        throw new StandinError(`${type} "${name}": input "${path}" ${why}`);
     };
     const check = (v: any, s: Spec, path: string) => {
         if (v === undefined || v === null) return;
@@ -190,7 +190,7 @@ export function validateInputs(type: string, name: string, inputs: any, spec: { 
         if (typeof s === "object" && "oneOf" in s && Array.isArray((s as any).oneOf)) {
             const allowed = (s as any).oneOf as any[];
             if (!allowed.some((a) => deepEqual(a, v))) {
-                fail(path, `= ${JSON.stringify(v)} is not implemented by the test applier (supported: ${allowed.map((a) => JSON.stringify(a)).join(", ")})`);
+                fail(path, `= ${JSON.stringify(v)} is not implemented by the stand-in plugins (supported: ${allowed.map((a) => JSON.stringify(a)).join(", ")})`);
             }
             return;
         }
@@ -200,7 +200,7 @@ export function validateInputs(type: string, name: string, inputs: any, spec: { 
             const p = path ? `${path}.${k}` : k;
             if (!(k in members)) {
                 if (isEmpty(x) || x === false) continue;
-                fail(p, "is not implemented by the test applier (remove it or extend test/e2e/applier)");
+                fail(p, "is not implemented by the stand-in plugins (remove it or extend toolchain/standin)");
             }
             check(x, members[k], p);
         }
@@ -302,11 +302,11 @@ export function parseGoDuration(s: string): number {
     let consumed = 0;
     let m: RegExpExecArray | null;
     while ((m = re.exec(s)) !== null) {
-        if (m.index !== consumed) throw new ApplierError(`invalid duration "${s}"`);
+        if (m.index !== consumed) throw new StandinError(`invalid duration "${s}"`);
         total += parseFloat(m[1]) * unit[m[2]];
         consumed = m.index + m[0].length;
     }
-    if (consumed !== s.length || consumed === 0) throw new ApplierError(`invalid duration "${s}"`);
+    if (consumed !== s.length || consumed === 0) throw new StandinError(`invalid duration "${s}"`);
     return Math.round(total);
 }
 
