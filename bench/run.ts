@@ -1,12 +1,12 @@
-// Benchmark of the dev stack on the local lab: prints one JSON object of measurements (no
-// pass/fail). Needs what the end-to-end test needs (see README); takes about 4 minutes.
+// Benchmark of the dev stack on the local lab, applied by the real Pulumi engine (Automation
+// API): prints one JSON object of measurements (no pass/fail). Needs what the end-to-end test
+// needs (see README); takes about 5 minutes.
 //
 //   npm run bench
-import * as fs from "fs";
 import * as os from "os";
-import * as path from "path";
-import { destroy, devStack, expectApplied, labObjects, requireTools, up } from "../test/e2e/lab";
-import { applyUnderLoad, nodeLoss, throughput } from "../test/e2e/scenario";
+import { labObjects, requireTools } from "../lab/driver/lab";
+import { applyUnderLoad, nodeLoss, throughput } from "../lab/driver/scenario";
+import { LabStack } from "../lab/driver/stack";
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -15,20 +15,19 @@ async function main() {
     requireTools();
     const leftovers = labObjects();
     if (leftovers.length) throw new Error(`the lab must start clean; remove first: ${leftovers.join(", ")}`);
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "matrix-bench-"));
-    const state = path.join(work, "state.json");
-    const stack = devStack(work);
+    const lab = await LabStack.create();
     try {
         // The first deploy fills the image caches (lab host, services, apps); the second is the
         // measured cold deploy: every container, network, volume and file created from nothing.
         log("warm-up deploy (fills image caches)");
-        const warm = expectApplied(await up(stack, state), "warm-up up");
+        const warm = await lab.up();
         log(`warm-up: ${warm.seconds} s; destroying`);
-        const firstDestroy = expectApplied(await destroy(state), "destroy");
+        const firstDestroy = await lab.destroy();
         log("cold deploy with images cached");
-        const cold = await up(stack, state);
-        const s = expectApplied(cold, "up");
-        const outputs = s.outputs;
+        const cold = await lab.up();
+        const outputs = cold.outputs;
+        log("preview with nothing to change");
+        const idle = await lab.preview();
 
         const app = "simplewebapp1";
         const replica = outputs.applications[app].replicas[0];
@@ -45,21 +44,20 @@ async function main() {
         const loss = await nodeLoss(apps.map((a) => `${outputs.routerUrl}${a}/`), replica.node);
 
         log("route change (a third app) under load");
-        const three = devStack(work, (c) => {
-            c["matrix:applications"].push({ name: "simplewebapp3", build: "apps/simplewebapp1", port: 8080, replicas: 2, memory: "64m" });
+        lab.configure((c) => {
+            c["matrix:applications"].push({ name: "simplewebapp3", build: "apps/simplewebapp2", port: 8080, replicas: 2, memory: "64m" });
         });
-        const change = await applyUnderLoad(apps.map((a) => `${outputs.routerUrl}${a}/`), three, state);
-        expectApplied(change.apply, "up with a third app");
+        const change = await applyUnderLoad(apps.map((a) => `${outputs.routerUrl}${a}/`), () => lab.up());
 
         log("destroy");
-        const gone = await destroy(state);
-        expectApplied(gone, "destroy");
+        const gone = await lab.destroy();
         const left = labObjects();
 
         process.stdout.write(JSON.stringify({
             deploySeconds: round(cold.seconds, 1),
-            deployResources: s.created,
+            deployResources: cold.changes.create,
             warmUpDeploySeconds: round(warm.seconds, 1),
+            idlePreviewSeconds: round(idle.seconds, 1),
             destroySeconds: round(gone.seconds, 1),
             destroySecondsFirst: round(firstDestroy.seconds, 1),
             leftAfterDestroy: left.length,
@@ -87,8 +85,8 @@ async function main() {
             },
         }) + "\n");
     } finally {
-        if (fs.existsSync(state)) await destroy(state);
-        fs.rmSync(work, { recursive: true, force: true });
+        if ((await lab.resourceCount()) > 0) await lab.destroy();
+        await lab.remove();
     }
 }
 

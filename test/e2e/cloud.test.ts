@@ -1,23 +1,35 @@
-// End to end: the dev stack applied for real to a lab on the local Docker engine (manager + 3
-// nodes as Docker-in-Docker containers), through the test applier, then the seed's milestones,
-// node loss under load, a route change under load, and destroy. Real parts only: sshd, dockerd,
-// registry, dnsmasq and Varnish in the lab; requests go to 127.0.0.1 and lab addresses only.
+// End to end: the dev stack's configuration applied by the real Pulumi engine (Automation API
+// on the project folder) to a lab on the local Docker engine (manager + 3 Docker-in-Docker
+// nodes), then the seed's milestones, node loss and a route change under load, what only the
+// engine shows (preview, refresh, per-resource steps), and destroy. Real sshd, dockerd,
+// registry, dnsmasq and Varnish; requests go to 127.0.0.1 and lab addresses only. Offline, the
+// docker and command plugins are this project's stand-ins (README, "Offline machines").
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CLOUD, destroy, devStack, dig, expectApplied, get, labObjects, onHost, requireTools, servedBy, up } from "./lab";
-import { applyUnderLoad, nodeLoss, successive } from "./scenario";
+import { CLOUD, dig, get, labObjects, onHost, requireTools, servedBy } from "../../lab/driver/lab";
+import { applyUnderLoad, nodeLoss, successive } from "../../lab/driver/scenario";
+import { LabStack, ROOT, Step, changedCounts } from "../../lab/driver/stack";
 
-jest.setTimeout(600_000);
+jest.setTimeout(900_000);
 
 const APPS = ["simplewebapp1", "simplewebapp2"];
+let lab: LabStack;
 let work: string;
-let state: string;
+/** simplewebapp1's build context: a copy, so that a test can change the app's source. */
+let source: string;
 let outputs: any;
 let firstCreated: number;
+const extraApps: any[] = [];
 
-const urlOf = (app: string) => `${outputs.routerUrl}${app}/`;
-const nodesOf = (app: string) => outputs.applications[app].replicas.map((r: any) => r.node).sort();
+const urlOf = (app: string) => outputs.applications[app].urls[0] as string;
+const nodesOf = (app: string): string[] => outputs.applications[app].replicas.map((r: any) => r.node).sort();
+const failuresOf = (samples: { url: string; status: number; error?: string; body: string }[]) => samples.map((f) => `${f.url} ${f.status} ${f.error ?? f.body}`);
+/** The dev stack's config with simplewebapp1 built from the copy, plus the apps a test added. */
+const devConfig = (config: any) => {
+    config["matrix:applications"].find((a: any) => a.name === "simplewebapp1").build = source;
+    config["matrix:applications"].push(...extraApps);
+};
 /** Inner-dockerd container ids of the apps' replicas, by container name. */
 function appContainerIds(apps: string[]): Record<string, string> {
     const ids: Record<string, string> = {};
@@ -29,39 +41,52 @@ function appContainerIds(apps: string[]): Record<string, string> {
     }
     return ids;
 }
+/** "op type name" of each step; a replacement's own create and delete steps count as its "replace". */
+const describeSteps = (steps: Step[]) =>
+    steps.filter((s) => s.op !== "create-replacement" && s.op !== "delete-replaced").map((s) => `${s.op} ${s.type} ${s.name}`).sort();
+const belongsTo = (app: string) => (s: Step) => s.name === app || s.name.startsWith(`${app}-`) || s.name.startsWith(`${app}@`);
 
-beforeAll(() => {
+beforeAll(async () => {
     requireTools();
     const leftovers = labObjects();
     if (leftovers.length) {
         throw new Error(`the lab must start clean, but these exist: ${leftovers.join(", ")}; ` +
-            `destroy them (test applier destroy with their state file, or docker rm -f / network rm / volume rm)`);
+            `destroy them (pulumi destroy on the stack that made them, or docker rm -f / network rm / volume rm)`);
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), "matrix-e2e-"));
-    state = path.join(work, "state.json");
+    source = path.join(work, "simplewebapp1");
+    fs.cpSync(path.join(ROOT, "apps", "simplewebapp1"), source, { recursive: true });
+    lab = await LabStack.create(devConfig);
 });
 
 afterAll(async () => {
     // Whatever happened, leave nothing behind.
-    if (state && fs.existsSync(state)) await destroy(state);
+    if (lab) {
+        if ((await lab.resourceCount()) > 0) await lab.destroy();
+        await lab.remove();
+    }
     if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 test("pulumi up of the dev stack builds the lab and the cloud", async () => {
-    const s = expectApplied(await up(devStack(work), state), "up");
-    expect(s.created).toBeGreaterThan(30);
-    expect(s.updated + s.replaced + s.deleted).toBe(0);
-    firstCreated = s.created;
-    outputs = s.outputs;
+    const r = await lab.up();
+    expect(Object.keys(changedCounts(r.changes))).toEqual(["create"]);
+    firstCreated = r.changes.create!;
+    expect(firstCreated).toBeGreaterThan(30);
+    outputs = r.outputs;
     expect(outputs.routerUrl).toBe("http://127.0.0.1:8080/");
     expect(outputs.registry).toBe("manager.matrix:5000");
     for (const app of APPS) expect(nodesOf(app)).toHaveLength(2);
 });
 
-test("a second up changes nothing", async () => {
-    const s = expectApplied(await up(devStack(work), state), "second up");
-    expect({ created: s.created, updated: s.updated, replaced: s.replaced, deleted: s.deleted }).toEqual({ created: 0, updated: 0, replaced: 0, deleted: 0 });
-    expect(s.unchanged).toBe(firstCreated);
+test("preview right after up reports no changes, and a second up changes nothing", async () => {
+    const p = await lab.preview();
+    expect(changedCounts(p.changes)).toEqual({});
+    expect(p.changes.same).toBe(firstCreated);
+    expect(describeSteps(p.steps)).toEqual([]);
+    const r = await lab.up();
+    expect(changedCounts(r.changes)).toEqual({});
+    expect(describeSteps(r.steps)).toEqual([]);
 });
 
 test("milestone 1: nodes pulled the app images from the manager's registry by its DNS name", () => {
@@ -109,50 +134,97 @@ test("step 9: a node dies under load without failed requests and rejoins without
     const summary = { failedDown: r.down.failed, recoverySeconds: r.down.recoverySeconds, steadySeconds: r.down.steadySeconds, maxLatencyMs: r.down.maxLatencyMs, rejoinSeconds: r.rejoinSeconds, failedRejoin: r.rejoin.failed };
     console.log(`node loss (${victim}): ${JSON.stringify(summary)}`);
     expect(r.down.requests).toBeGreaterThan(200);
-    expect(r.down.failures.map((f) => `${f.url} ${f.status} ${f.error ?? f.body}`)).toEqual([]);
+    expect(failuresOf(r.down.failures)).toEqual([]);
     for (const u of urls) {
         expect(r.servedWhileDown[u]?.length).toBeGreaterThan(0);
         expect(r.servedWhileDown[u]).not.toContain(victim);
     }
-    expect(r.rejoin.failures.map((f) => `${f.url} ${f.status} ${f.error ?? f.body}`)).toEqual([]);
+    expect(failuresOf(r.rejoin.failures)).toEqual([]);
 });
 
-test("step 4: adding a third app while load runs fails no request and recreates no existing container", async () => {
+test("step 4: adding a third app while load runs fails no request and changes nothing else but the VCL", async () => {
     const before = appContainerIds(APPS);
-    const stack = devStack(work, (c) => {
-        c["matrix:applications"].push({ name: "simplewebapp3", build: "apps/simplewebapp1", port: 8080, replicas: 2, memory: "64m" });
-    });
-    const r = await applyUnderLoad(APPS.map(urlOf), stack, state);
-    const s = expectApplied(r.apply, "up with a third app");
+    extraApps.push({ name: "simplewebapp3", build: "apps/simplewebapp2", port: 8080, replicas: 2, memory: "64m" });
+    lab.configure(devConfig);
+    const r = await applyUnderLoad(APPS.map(urlOf), () => lab.up());
     console.log(`route change: ${JSON.stringify({ applySeconds: r.apply.seconds, requests: r.load.requests, failed: r.load.failed })}`);
-    expect(r.load.failures.map((f) => `${f.url} ${f.status} ${f.error ?? f.body}`)).toEqual([]);
+    expect(failuresOf(r.load.failures)).toEqual([]);
     expect(r.load.requests).toBeGreaterThan(100);
 
-    const changedOthers = s.actions.filter((a: any) => a.action !== "unchanged" && !a.name.startsWith("simplewebapp3") && !a.name.startsWith("router-vcl"));
-    expect(changedOthers).toEqual([]);
-    expect(s.actions.filter((a: any) => a.name === "router").map((a: any) => a.action)).toEqual(["unchanged"]);
-    // The VCL file and its vcl.load/vcl.use re-ran; the running Varnish was not touched otherwise.
-    const vcl = s.actions.filter((a: any) => a.name.startsWith("router-vcl"));
-    expect(vcl.map((a: any) => a.name).sort()).toEqual(["router-vcl", "router-vcl-load"]);
-    for (const a of vcl) expect(["updated", "replaced"]).toContain(a.action);
+    // The engine's own steps: the new app's resources, and the VCL file and its vcl.load.
+    const others = r.apply.steps.filter((s) => !belongsTo("simplewebapp3")(s));
+    expect(describeSteps(others)).toEqual(["replace command:remote:Command router-vcl-load", "update command:remote:Command router-vcl"].sort());
+    expect(r.apply.steps.filter(belongsTo("simplewebapp3")).every((s) => s.op === "create")).toBe(true);
     expect(appContainerIds(APPS)).toEqual(before);
 
-    outputs = s.outputs;
+    outputs = r.apply.outputs;
     const nodes = await successive(urlOf("simplewebapp3"), 4);
     expect([...new Set(nodes)].sort()).toEqual(nodesOf("simplewebapp3"));
     expect((await get(urlOf("simplewebapp3"))).body).toMatch(/^simplewebapp3 served by node\d$/);
 });
 
-test("destroy removes every container, network and volume; a second run starts clean", async () => {
-    const d = expectApplied(await destroy(state), "destroy");
-    expect(d.deleted).toBeGreaterThan(30);
-    expect(labObjects()).toEqual([]);
-    expect(JSON.parse(fs.readFileSync(state, "utf8")).resources).toEqual({});
+test("a changed app source: preview lists only that app's resources, and up applies exactly those", async () => {
+    const script = path.join(source, "entrypoint.sh");
+    fs.writeFileSync(script, fs.readFileSync(script, "utf8").replace('served by ${MATRIX_NODE:-unknown}"', 'served by ${MATRIX_NODE:-unknown} (v2)"'));
+    const p = await lab.preview();
+    expect(p.steps.length).toBeGreaterThan(0);
+    expect(describeSteps(p.steps.filter((s) => !belongsTo("simplewebapp1")(s)))).toEqual([]);
+    // The image is rebuilt, and every replica moves to it.
+    expect(describeSteps(p.steps.filter((s) => s.name === "simplewebapp1-image"))).toEqual(["update docker:index/image:Image simplewebapp1-image"]);
+    for (const node of nodesOf("simplewebapp1")) {
+        expect(p.steps.some((s) => s.name === `simplewebapp1@${node}` && s.type === "docker:index/container:Container" && s.op === "replace")).toBe(true);
+    }
 
-    const again = expectApplied(await up(devStack(work), state), "second run");
-    expect(again.created).toBe(firstCreated);
+    const before = appContainerIds(["simplewebapp2"]);
+    const r = await lab.up();
+    expect([...new Set(r.steps.map((s) => s.urn))].sort()).toEqual([...new Set(p.steps.map((s) => s.urn))].sort());
+    expect(appContainerIds(["simplewebapp2"])).toEqual(before);
+    outputs = r.outputs;
+    for (const node of await successive(urlOf("simplewebapp1"), 4)) expect(nodesOf("simplewebapp1")).toContain(node);
+    expect((await get(urlOf("simplewebapp1"))).body).toMatch(/^simplewebapp1 served by node\d \(v2\)$/);
+});
+
+test("drift: a container removed by hand is noticed by refresh, and the next up recreates only it", async () => {
+    const node = nodesOf("simplewebapp2")[0];
+    onHost(node, ["docker", "rm", "-f", `${CLOUD}-simplewebapp2-${node}`]);
+    const refreshed = await lab.refresh();
+    const gone = `delete docker:index/container:Container simplewebapp2@${node}`;
+    expect(describeSteps(refreshed.steps.filter((s) => s.op !== "refresh"))).toEqual([gone]);
+    expect(changedCounts(refreshed.changes)).toEqual({ delete: 1 });
+
+    const r = await lab.up();
+    expect(describeSteps(r.steps)).toEqual([`create docker:index/container:Container simplewebapp2@${node}`]);
+    expect(onHost(node, ["docker", "inspect", "--format", "{{.State.Running}}", `${CLOUD}-simplewebapp2-${node}`])).toBe("true");
+    expect([...new Set(await successive(urlOf("simplewebapp2"), 6))].sort()).toEqual(nodesOf("simplewebapp2"));
+});
+
+test("a config error fails preview with the program's one clear message and changes nothing", async () => {
+    lab.configure((config) => {
+        devConfig(config);
+        config["matrix:applications"][0].port = "eighty";
+        config["matrix:applications"][1].replicas = 0;
+    });
+    const failed = lab.preview();
+    await expect(failed).rejects.toThrow("invalid matrix configuration (2 problems); nothing was changed:\n" +
+        "  matrix:applications[0].port: must be an integer port 1-65535\n" +
+        "  matrix:applications[1].replicas: must be ≥ 1");
+    lab.configure(devConfig);
+    const p = await lab.preview();
+    expect(changedCounts(p.changes)).toEqual({});
+});
+
+test("destroy removes every container, network and volume; a second run starts clean", async () => {
+    const d = await lab.destroy();
+    expect(Object.keys(changedCounts(d.changes))).toEqual(["delete"]);
+    expect(labObjects()).toEqual([]);
+    expect(await lab.resourceCount()).toBe(0);
+
+    extraApps.length = 0;
+    lab.configure(devConfig);
+    const again = await lab.up();
+    expect(changedCounts(again.changes)).toEqual({ create: firstCreated });
     outputs = again.outputs;
     expect(servedBy((await get(urlOf(APPS[1]))).body)).toMatch(/^node\d$/);
-    expectApplied(await destroy(state), "second destroy");
+    await lab.destroy();
     expect(labObjects()).toEqual([]);
 });

@@ -339,6 +339,12 @@ function labelsToMap(labels: { label: string; value: string }[] | undefined): Re
     return out;
 }
 
+/** For a refresh: the entry while the object exists, undefined once it is gone (removed by hand). */
+async function exists(ep: DockerEndpoint, inspectPath: string, entry: StateEntry): Promise<StateEntry | undefined> {
+    const r = await ep.api("GET", inspectPath, undefined, [200, 404]);
+    return r.status === 404 ? undefined : entry;
+}
+
 /** Make sure `image` is present on the endpoint, pulling it (with the provider's credentials) if not. */
 async function ensureImage(ep: DockerEndpoint, image: string, ctx: HandlerContext, platform?: string) {
     const r = await ep.api("GET", `/images/${enc(image)}/json`, undefined, [200, 404]);
@@ -393,7 +399,6 @@ export function networkCreateBody(inputs: any, name: string): any {
 
 export const network: Handler = {
     spec: NETWORK_SPEC,
-    providerPackage: "docker",
     deleteBeforeReplace: true,
     diff: () => "replace",
     async create(req, ctx) {
@@ -415,6 +420,9 @@ export const network: Handler = {
                 })),
             },
         };
+    },
+    async read(entry, ctx) {
+        return exists(await ctx.docker(), `/networks/${enc(entry.id)}`, entry);
     },
     async delete(entry, ctx) {
         const ep = await ctx.docker();
@@ -440,7 +448,6 @@ export const VOLUME_SPEC: { [k: string]: Spec } = {
 
 export const volume: Handler = {
     spec: VOLUME_SPEC,
-    providerPackage: "docker",
     deleteBeforeReplace: true,
     diff: () => "replace",
     async create(req, ctx) {
@@ -456,6 +463,9 @@ export const volume: Handler = {
             id: r.body.Name,
             outputs: { ...req.inputs, name: r.body.Name, driver: r.body.Driver, mountpoint: r.body.Mountpoint },
         };
+    },
+    async read(entry, ctx) {
+        return exists(await ctx.docker(), `/volumes/${enc(entry.id)}`, entry);
     },
     async delete(entry, ctx) {
         const ep = await ctx.docker();
@@ -699,7 +709,6 @@ export class PartialCreateError extends StandinError {
 
 export const container: Handler = {
     spec: CONTAINER_SPEC,
-    providerPackage: "docker",
     deleteBeforeReplace: true,
     validate(req) {
         if (!req.inputs.image) throw new StandinError(`${req.type} "${req.name}": image is required`);
@@ -801,6 +810,9 @@ export const container: Handler = {
         }
         return { id: old.id, outputs: { ...old.outputs, ...req.inputs, name: old.outputs.name } };
     },
+    async read(entry, ctx) {
+        return exists(await ctx.docker(), `/containers/${enc(entry.id)}/json`, entry);
+    },
     async delete(entry, ctx) {
         const ep = await ctx.docker();
         const i = entry.inputs ?? {};
@@ -833,7 +845,6 @@ export const REMOTE_IMAGE_SPEC: { [k: string]: Spec } = {
 
 export const remoteImage: Handler = {
     spec: REMOTE_IMAGE_SPEC,
-    providerPackage: "docker",
     deleteBeforeReplace: false,
     diff(changed) {
         return changed.some((k) => ["name", "pullTriggers", "triggers", "platform"].includes(k)) ? "replace" : "update";
@@ -931,7 +942,6 @@ export function registryOf(imageName: string): string {
 
 export const image: Handler = {
     spec: IMAGE_SPEC,
-    providerPackage: "docker",
     deleteBeforeReplace: false,
     // The native provider updates (rebuilds) in place; registry username/password changes alone do nothing.
     diff: () => "update",

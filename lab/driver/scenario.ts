@@ -1,7 +1,8 @@
 // The seed's end-to-end steps on the dev lab, as functions returning what they measured:
 // the test asserts on the results, the benchmark prints them.
 import * as http from "http";
-import { ApplyResult, CLOUD, Load, LoadReport, get, must, servedBy, up, waitFor } from "./lab";
+import { CLOUD, Load, LoadReport, get, must, servedBy, waitFor } from "./lab";
+import type { RunResult } from "./stack";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,16 +55,16 @@ export async function nodeLoss(urls: string[], node: string, downMs = 8000): Pro
 }
 
 export interface ChangeUnderLoadResult {
-    apply: ApplyResult;
+    apply: RunResult;
     load: LoadReport;
 }
 
-/** Step 4: apply a changed stack while a steady load runs on `urls`. */
-export async function applyUnderLoad(urls: string[], stackFile: string, state: string): Promise<ChangeUnderLoadResult> {
+/** Step 4: apply a change (`pulumi up`) while a steady load runs on `urls`. */
+export async function applyUnderLoad(urls: string[], up: () => Promise<RunResult>): Promise<ChangeUnderLoadResult> {
     const load = new Load(urls).start();
     await sleep(1000);
     const t0 = Date.now();
-    const apply = await up(stackFile, state);
+    const apply = await up();
     await sleep(1000);
     return { apply, load: await load.stop(t0) };
 }

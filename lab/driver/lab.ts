@@ -1,67 +1,10 @@
-// The dev stack's lab, driven for real: apply/destroy through the test applier (in a child
-// process, so a client load can run meanwhile), a bounded HTTP load generator, DNS queries with
-// dig, and docker inspection. Shared by the end-to-end test and the benchmark.
-import { spawn, spawnSync } from "child_process";
-import * as fs from "fs";
+// The lab, driven for real: a bounded HTTP load generator, DNS queries with dig, docker
+// inspection, and the tools they need. Shared by the end-to-end test and the benchmark.
+import { spawnSync } from "child_process";
 import * as http from "http";
-import * as path from "path";
-import * as YAML from "yaml";
 
-export const ROOT = path.resolve(__dirname, "../..");
-const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
-const RUN = path.join(__dirname, "applier", "run.ts");
 /** The cloud name of the dev stack: every lab object is named after it. */
 export const CLOUD = "matrix";
-
-export interface ApplyResult {
-    code: number;
-    stderr: string;
-    /** The applier's JSON summary (its last stdout line). */
-    summary: any;
-    seconds: number;
-}
-
-/** Run the test applier (`up` or `destroy`) without blocking this process's event loop. */
-export function applier(args: string[], timeoutMs = 600_000): Promise<ApplyResult> {
-    const t0 = Date.now();
-    return new Promise((resolve, reject) => {
-        const child = spawn(TS_NODE, ["--transpile-only", RUN, ...args], { cwd: ROOT, env: process.env });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c) => (stdout += c));
-        child.stderr.on("data", (c) => (stderr += c));
-        const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
-        child.on("error", reject);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            const last = stdout.trim().split("\n").pop() ?? "";
-            let summary: any;
-            try { summary = JSON.parse(last); } catch { summary = undefined; }
-            resolve({ code: code ?? -1, stderr, summary, seconds: (Date.now() - t0) / 1000 });
-        });
-    });
-}
-
-/** Fail with the applier's own output when a run did not succeed. */
-export function expectApplied(r: ApplyResult, what: string): any {
-    if (r.code !== 0 || !r.summary?.ok) {
-        throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.split("\n").slice(-40).join("\n")}`);
-    }
-    return r.summary;
-}
-
-/** Write the dev stack file, edited, to dir; returns its path. */
-export function devStack(dir: string, edit: (config: any) => void = () => undefined): string {
-    const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
-    edit(doc.config);
-    const file = path.join(dir, "Pulumi.dev.yaml");
-    fs.writeFileSync(file, YAML.stringify(doc));
-    return file;
-}
-
-export const up = (stackFile: string, state: string) =>
-    applier(["up", "--program", path.join(ROOT, "index.ts"), "--stack", "dev", "--state", state, "--config", stackFile]);
-export const destroy = (state: string) => applier(["destroy", "--state", state]);
 
 export function sh(cmd: string[], timeoutMs = 60_000): { code: number; out: string; err: string } {
     const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: timeoutMs });
@@ -78,8 +21,9 @@ export function must(cmd: string[], timeoutMs?: number): string {
 
 /** Fail loudly, naming the fix, when a tool the lab needs is missing. */
 export function requireTools() {
-    for (const [tool, pkg] of [["docker", "docker.io"], ["dig", "dnsutils"], ["ssh", "openssh-client"]]) {
-        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: apt-get install ${pkg}`);
+    for (const [tool, fix] of [["docker", "apt-get install docker.io"], ["dig", "apt-get install dnsutils"], ["ssh", "apt-get install openssh-client"],
+        ["pulumi", "install Pulumi (offline: scripts/install-pulumi.sh)"]]) {
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${fix}`);
     }
     if (sh(["docker", "info", "--format", "{{.ServerVersion}}"]).code !== 0) {
         throw new Error("the docker engine does not answer: run scripts/start-dockerd.sh");
