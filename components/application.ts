@@ -67,8 +67,12 @@ export class Application extends pulumi.ComponentResource {
                         envs: [`MATRIX_APP=${app.name}`, `MATRIX_NODE=${replica.node}`, `MATRIX_CLOUD=${model.cloudName}`, ...envs],
                         ports: [{ internal: app.containerPort, external: replica.hostPort, ip: nodeHost.address }],
                         memory: app.memory,
+                        // Docker's own default, stated: the provider reads MemorySwap back, so
+                        // leaving it out shows a change on every refresh and second up.
+                        memorySwap: app.memory === undefined ? undefined : app.memory * 2,
                         memoryReservation: app.memoryReservation,
-                        cpus: app.cpus === undefined ? undefined : String(app.cpus),
+                        // The provider reads whole CPUs back as "1.0"; "1" would replace the container every up.
+                        cpus: app.cpus === undefined ? undefined : Number.isInteger(app.cpus) ? app.cpus.toFixed(1) : String(app.cpus),
                         cpuSet: app.cpuset,
                         restart: app.restart,
                         // An init as PID 1 forwards SIGTERM, so replicas stop in well under Docker's 10 s grace.

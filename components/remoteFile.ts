@@ -19,8 +19,17 @@ export function remoteFile(
     const scripts = fileScripts(args.file);
     const cmd = new command.remote.Command(
         name,
-        { connection: args.connection, create: scripts.create, delete: scripts.delete, stdin: args.content },
-        // If it is ever replaced (a new connection), the old delete must not follow the new write.
+        {
+            connection: args.connection,
+            create: scripts.create,
+            delete: scripts.delete,
+            stdin: args.content,
+            // The scripts never read the previous output; passing it makes the provider ask sshd to
+            // set PULUMI_COMMAND_STDOUT, which a stock sshd refuses with a warning on every update.
+            addPreviousOutputInEnv: false,
+        },
+        // A connection change updates in place; should a future input force a replacement, the
+        // old file's delete must not follow the new write.
         { ...opts, deleteBeforeReplace: true },
     );
     return { command: cmd, hash };

@@ -52,6 +52,23 @@ describe("dev stack resource graph (mocks)", () => {
         expect(run.byName("docker:index/container:Container", "lab-node1").provider).not.toContain("-docker::");
     });
 
+    test("replica inputs match what the docker provider reads back (no diff on refresh or a second up)", async () => {
+        // The dev stack sets memory: 64m; Docker stores MemorySwap = 2 × Memory when none is given.
+        const c = run.byName("docker:index/container:Container", "simplewebapp1@node1");
+        expect([c.inputs.memory, c.inputs.memorySwap]).toEqual([64, 128]);
+        const cfg = devConfig();
+        cfg.applications[0].cpus = 1;
+        cfg.applications[1].cpus = 0.5;
+        const cpus = await runProgram(cfg);
+        // Whole CPUs come back as "1.0".
+        expect(cpus.byName("docker:index/container:Container", "simplewebapp1@node1").inputs.cpus).toBe("1.0");
+        expect(cpus.byName("docker:index/container:Container", "simplewebapp2@node1").inputs.cpus).toBe("0.5");
+    });
+
+    test("files on hosts do not ask sshd for the previous output (a stock sshd refuses it with a warning)", () => {
+        expect(run.byName("command:remote:Command", "router-vcl").inputs.addPreviousOutputInEnv).toBe(false);
+    });
+
     test("the VCL is switched only after the app containers exist", () => {
         const load = run.byName("command:remote:Command", "router-vcl-load");
         const deps = load.dependencies.map(last);
