@@ -77,20 +77,30 @@ probe() { # <module@version>
 probe github.com/pulumi/pulumi-docker/provider/v5@c2baf6a4997f3f53052ee9284bcf2ef0cf8081ae
 probe github.com/pulumi/pulumi-command/provider@7f3eb6f3b77cd0fa3895ba437a695dd393f7dd25
 
+# The stand-ins run as JavaScript compiled from toolchain/standin (no compiler in every plugin
+# process: the engine starts one per provider, so one per host).
+[ -x "$root/node_modules/.bin/tsc" ] || { echo "install-pulumi: run npm ci first (the stand-in plugins are compiled with its TypeScript)" >&2; exit 1; }
+standin="$cache/standin-$(cat "$root"/toolchain/standin/*.ts "$root/package-lock.json" | sha256sum | cut -c1-12)"
+if [ ! -f "$standin/main.js" ]; then
+  rm -rf "$standin.tmp"
+  "$root/node_modules/.bin/tsc" --outDir "$standin.tmp" --target ES2020 --module commonjs --esModuleInterop --skipLibCheck \
+    --strict --types node "$root"/toolchain/standin/*.ts
+  mv "$standin.tmp" "$standin"
+fi
+
 install_standin() { # <name> <version>
   local dir="$plugins/resource-$1-v$2"
   mkdir -p "$dir"
-  rm -f "$dir.partial" "$plugins/resource-$1-v$2.partial"
+  rm -f "$dir.partial"
   cat > "$dir/pulumi-resource-$1" <<EOF
 #!/bin/sh
 # Stand-in for the $1 resource plugin v$2, installed by $root/scripts/install-pulumi.sh
 # because the real plugin cannot be downloaded or built on this machine.
-exec node -r "$root/node_modules/ts-node/register/transpile-only" "$root/toolchain/standin/main.ts" $1 "\$@"
+NODE_PATH="$root/node_modules" exec node "$standin/main.js" $1 "\$@"
 EOF
   chmod +x "$dir/pulumi-resource-$1"
-  say "STAND-IN resource plugin $1 v$2 installed in $dir (runs toolchain/standin of this checkout)"
+  say "STAND-IN resource plugin $1 v$2 installed in $dir (toolchain/standin of $root, compiled to $standin)"
 }
 install_standin docker "$docker_v"
 install_standin command "$command_v"
-[ -x "$root/node_modules/.bin/ts-node" ] || say "run npm ci before using the stand-in plugins (they run with ts-node)"
 say "done"

@@ -6,7 +6,7 @@ import { DockerEndpoint, container, image, network, parseProviderConfig, remoteI
 import { PluginDefinition, serve } from "./server";
 
 // The versions the SDKs request: the plugins answer to exactly these.
-const sdkVersion = (pkg: string) => require(path.join(__dirname, "..", "..", "node_modules", pkg, "package.json")).version as string;
+const sdkVersion = (pkg: string) => require(`${pkg}/package.json`).version as string;
 
 const plugins: { [name: string]: () => PluginDefinition } = {
     docker: () => {
