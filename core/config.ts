@@ -5,10 +5,10 @@ import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
 import { directoryHash } from "./hash";
-import { Application, EnvValue, Host, Model, SecretRef, SshConnection } from "./model";
+import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection } from "./model";
 import { eligibleNodes, PortRequest, assignPorts, spread } from "./placement";
 import { parsePlan, PlanLine } from "./planfile";
-import { ConfigError, keyPath, Problem } from "./problems";
+import { keyPath, Problems } from "./problems";
 import { AppConfig, CONFIG_KEYS, HostConfig, ParsedConfig, RawConfig, schemas } from "./schema";
 
 export const NAMESPACE = "matrix";
@@ -61,261 +61,377 @@ function parseSize(v: number | string | undefined): number | undefined {
     return Number(m[1]) * (m[2].toLowerCase() === "g" ? 1024 : 1);
 }
 
-export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
-    const problems: Problem[] = [];
-    const at = (...p: PropertyKey[]) => keyPath(NAMESPACE, p);
-    const report = (where: string, message: string) => {
-        if (!problems.some((p) => p.where === where && p.message === message)) problems.push({ where, message });
-    };
+/** What every check reads, and where it reports. */
+interface Check {
+    /** The keys that passed their shape check: a key that failed is absent, so its problem is not reported twice. */
+    cfg: Partial<ParsedConfig>;
+    env: ConfigEnv;
+    problems: Problems;
+}
 
-    // 1. Shape, key by key, so one bad key does not hide problems in the others.
+interface NetworkFacts {
+    range?: ReturnType<typeof cidrRange>;
+    gateway: string;
+    /** A host address inside the network (not its network or broadcast address). */
+    inNet(ip: string): boolean;
+}
+
+/** The nodes apps are placed on. `known` is false when matrix:nodes is itself invalid (reported there). */
+interface Nodes {
+    list: Host[];
+    known: boolean;
+}
+
+interface Plan {
+    lines: PlanLine[];
+    /** The plan file as configured, for messages. */
+    name: string;
+}
+
+/** An application's config entry and its key path; an empty path: implied by the plan file. */
+type AppEntry = [AppConfig, PropertyKey[]];
+
+const at = (...p: PropertyKey[]) => keyPath(NAMESPACE, p);
+const unknownNode = (nodes: Nodes, n: string) => `node "${n}" is not defined in matrix:nodes (known: ${nodes.list.map((h) => h.name).join(", ") || "none"})`;
+
+export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
+    const problems = new Problems();
+    const cfg = checkShape(raw, problems);
+    const c: Check = { cfg, env, problems };
+    const domain = cfg.domain ?? "matrix";
+    const net = checkNetwork(c);
+    const hosts = checkHosts(c, net, domain);
+    checkLabPorts(c, hosts.length);
+    const nodes: Nodes = { list: hosts.filter((h) => h.role === "node"), known: cfg.nodes !== undefined };
+    checkServices(c);
+    const plan = readPlan(c, nodes);
+    const { entries, origin } = collectApplications(c, plan);
+    const { apps, portRequests } = checkApplications(c, entries, origin, plan, nodes, hosts, domain);
+    const replicas = assignHostPorts(c, portRequests);
+    problems.throwIfAny();
+    return assemble(cfg, { domain, net, hosts, nodes: nodes.list, apps, replicas });
+}
+
+/** Shape, key by key, so one bad key does not hide problems in the others. */
+function checkShape(raw: RawConfig, problems: Problems): Partial<ParsedConfig> {
     const cfg: Partial<ParsedConfig> = {};
     for (const key of CONFIG_KEYS) {
         const result = (schemas[key] as z.ZodType).safeParse(raw[key]);
         if (result.success) (cfg as Record<string, unknown>)[key] = result.data;
-        else for (const issue of result.error.issues) reportIssue(key, issue);
+        else for (const issue of result.error.issues) reportIssue(raw, key, issue, problems);
     }
-    function reportIssue(key: string, issue: z.core.$ZodIssue) {
-        if (issue.code === "unrecognized_keys") {
-            for (const k of issue.keys) report(at(key, ...issue.path, k), "unknown key; remove it or fix its spelling (see README, Configuration)");
-        } else if (issue.path.length === 0 && raw[key as keyof RawConfig] === undefined) {
-            report(at(key), REQUIRED_HINT[key] ?? "is required");
-        } else if (!issue.message.startsWith("Invalid")) {
-            report(at(key, ...issue.path), issue.message); // our own message, with its fix
-        } else if (issue.code === "invalid_type") {
-            report(at(key, ...issue.path), `must be ${issue.expected === "undefined" ? "absent" : `a${/^[aeiou]/.test(issue.expected) ? "n" : ""} ${issue.expected}`}`);
-        } else if (issue.code === "invalid_value" && "values" in issue) {
-            report(at(key, ...issue.path), `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`);
-        } else {
-            report(at(key, ...issue.path), issue.message.replace(/^Invalid input: /, "").replace(/^Invalid /, "invalid "));
-        }
+    return cfg;
+}
+
+function reportIssue(raw: RawConfig, key: string, issue: z.core.$ZodIssue, problems: Problems) {
+    const report = (where: string, message: string) => problems.report(where, message);
+    if (issue.code === "unrecognized_keys") {
+        for (const k of issue.keys) report(at(key, ...issue.path, k), "unknown key; remove it or fix its spelling (see README, Configuration)");
+    } else if (issue.path.length === 0 && raw[key as keyof RawConfig] === undefined) {
+        report(at(key), REQUIRED_HINT[key] ?? "is required");
+    } else if (!issue.message.startsWith("Invalid")) {
+        report(at(key, ...issue.path), issue.message); // our own message, with its fix
+    } else if (issue.code === "invalid_type") {
+        report(at(key, ...issue.path), `must be ${issue.expected === "undefined" ? "absent" : `a${/^[aeiou]/.test(issue.expected) ? "n" : ""} ${issue.expected}`}`);
+    } else if (issue.code === "invalid_value" && "values" in issue) {
+        report(at(key, ...issue.path), `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`);
+    } else {
+        report(at(key, ...issue.path), issue.message.replace(/^Invalid input: /, "").replace(/^Invalid /, "invalid "));
     }
+}
 
-    // A key that failed its shape check is skipped below, so its problem is not reported twice.
-    const mode = cfg.mode;
-    const domain = cfg.domain ?? "matrix";
-
-    // 2. Network.
+function checkNetwork({ cfg, problems }: Check): NetworkFacts {
     let range: ReturnType<typeof cidrRange> | undefined;
     let gateway = "";
     const inNet = (ip: string) => !!range && toInt(ip) > range.network && toInt(ip) < range.broadcast;
     if (cfg.network) {
         range = cidrRange(cfg.network.cidr);
-        if (range.bits > 30) report(at("network", "cidr"), "must be /30 or larger to hold a manager and a node");
+        if (range.bits > 30) problems.report(at("network", "cidr"), "must be /30 or larger to hold a manager and a node");
         gateway = cfg.network.gateway ?? toIp(range.broadcast - 1);
-        if (!inNet(gateway)) report(at("network", "gateway"), `must be inside ${cfg.network.cidr}`);
+        if (!inNet(gateway)) problems.report(at("network", "gateway"), `must be inside ${cfg.network.cidr}`);
         const dhcp = cfg.network.dhcp;
         if (dhcp) {
-            if (mode === "lab") report(at("network", "dhcp"), "DHCP is not used in lab mode (Docker assigns the lab hosts' addresses); remove it");
-            for (const k of ["start", "end"] as const) if (!inNet(dhcp[k])) report(at("network", "dhcp", k), `must be inside ${cfg.network.cidr}`);
-            if (toInt(dhcp.start) > toInt(dhcp.end)) report(at("network", "dhcp"), `start ${dhcp.start} is after end ${dhcp.end}; swap them`);
+            if (cfg.mode === "lab") problems.report(at("network", "dhcp"), "DHCP is not used in lab mode (Docker assigns the lab hosts' addresses); remove it");
+            for (const k of ["start", "end"] as const) if (!inNet(dhcp[k])) problems.report(at("network", "dhcp", k), `must be inside ${cfg.network.cidr}`);
+            if (toInt(dhcp.start) > toInt(dhcp.end)) problems.report(at("network", "dhcp"), `start ${dhcp.start} is after end ${dhcp.end}; swap them`);
         }
     }
+    return { range, gateway, inNet };
+}
 
-    // 3. Hosts.
-    const sshDefaults = cfg.ssh ?? {};
+/** The manager (first, when valid) and the nodes: unique names and addresses inside the network, and how to reach each. */
+function checkHosts(c: Check, net: NetworkFacts, domain: string): Host[] {
+    const { cfg, problems } = c;
     const hostConfigs: [HostConfig, PropertyKey[]][] = [];
     if (cfg.manager) hostConfigs.push([cfg.manager, ["manager"]]);
     (cfg.nodes ?? []).forEach((n, i) => hostConfigs.push([n, ["nodes", i]]));
     const names = new Map<string, string>();
     const addresses = new Map<string, string>();
-    const hosts: Host[] = hostConfigs.map(([h, p], i) => {
+    return hostConfigs.map(([h, p], i) => {
         const where = at(...p);
-        if (names.has(h.name)) report(at(...p, "name"), `"${h.name}" is already used by ${names.get(h.name)}; host names must be unique`);
+        if (names.has(h.name)) problems.report(at(...p, "name"), `"${h.name}" is already used by ${names.get(h.name)}; host names must be unique`);
         names.set(h.name, where);
-        if (addresses.has(h.address)) report(at(...p, "address"), `${h.address} is already used by ${addresses.get(h.address)}`);
+        if (addresses.has(h.address)) problems.report(at(...p, "address"), `${h.address} is already used by ${addresses.get(h.address)}`);
         addresses.set(h.address, where);
-        if (range && !inNet(h.address)) report(at(...p, "address"), `${h.address} is not a host address inside ${cfg.network!.cidr}`);
-        if (range && h.address === gateway) report(at(...p, "address"), `${h.address} is the network gateway; pick another address or set matrix:network.gateway`);
+        if (net.range && !net.inNet(h.address)) problems.report(at(...p, "address"), `${h.address} is not a host address inside ${cfg.network!.cidr}`);
+        if (net.range && h.address === net.gateway) problems.report(at(...p, "address"), `${h.address} is the network gateway; pick another address or set matrix:network.gateway`);
         const dhcp = cfg.network?.dhcp;
         if (dhcp && toInt(h.address) >= toInt(dhcp.start) && toInt(h.address) <= toInt(dhcp.end))
-            report(at(...p, "address"), `${h.address} is inside the DHCP range ${dhcp.start}-${dhcp.end}; static addresses must be outside it`);
-        let ssh: SshConnection = { host: h.address, port: 22, user: "root" }; // placeholder when mode is invalid
-        if (mode === "lab") {
-            if (h.ssh) report(at(...p, "ssh"), "is not used in lab mode (the lab publishes SSH on 127.0.0.1); remove it");
-            ssh = { host: "127.0.0.1", port: (cfg.lab?.sshPortBase ?? 2221) + i, user: "root" };
-        } else if (mode === "ssh") {
-            const privateKey = h.ssh?.privateKey ?? sshDefaults.privateKey;
-            if (!privateKey) report(at("ssh", "privateKey"), 'is required in ssh mode: {path: "~/.ssh/id_ed25519"} or {secret: "sshPrivateKey"} (or per host under <host>.ssh.privateKey)');
-            if (privateKey && "path" in privateKey && !env.isFile(expandHome(privateKey.path)))
-                report(h.ssh?.privateKey ? at(...p, "ssh", "privateKey", "path") : at("ssh", "privateKey", "path"), `${privateKey.path} does not exist on this machine`);
-            if (privateKey && "secret" in privateKey) checkSecret(privateKey, h.ssh?.privateKey ? at(...p, "ssh", "privateKey") : at("ssh", "privateKey"));
-            const key = privateKey && "path" in privateKey ? { path: expandHome(privateKey.path) } : privateKey;
-            ssh = { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key };
-        }
+            problems.report(at(...p, "address"), `${h.address} is inside the DHCP range ${dhcp.start}-${dhcp.end}; static addresses must be outside it`);
+        const ssh = sshConnection(c, h, p, i);
         return { name: h.name, role: i === 0 && cfg.manager ? "manager" : "node", address: h.address, fqdn: `${h.name}.${domain}`, ssh, groups: h.groups, labels: h.labels };
     });
-    if (mode === "lab" && cfg.lab) {
-        const last = cfg.lab.sshPortBase + hosts.length - 1;
-        if (last > 65535) report(at("lab", "sshPortBase"), `with ${hosts.length} hosts the SSH ports would end at ${last}; lower it`);
-        for (const k of ["routerPort", "registryPort"] as const)
-            if (cfg.lab[k] >= cfg.lab.sshPortBase && cfg.lab[k] <= last) report(at("lab", k), `${cfg.lab[k]} collides with the lab SSH ports ${cfg.lab.sshPortBase}-${last}`);
-        if (cfg.lab.routerPort === cfg.lab.registryPort) report(at("lab", "registryPort"), "must differ from matrix:lab.routerPort");
-    }
-    const manager = cfg.manager ? hosts[0] : undefined;
-    const nodes = hosts.filter((h) => h.role === "node");
-    const nodesKnown = cfg.nodes !== undefined;
-    const unknownNode = (n: string) => `node "${n}" is not defined in matrix:nodes (known: ${nodes.map((h) => h.name).join(", ") || "none"})`;
-    if (manager && cfg.router && cfg.registry && cfg.router.port === cfg.registry.port) report(at("registry", "port"), "must differ from matrix:router.port (both listen on the manager)");
-    if (cfg.router && cfg.router.adminPort === cfg.router.port) report(at("router", "adminPort"), "must differ from matrix:router.port");
-    if (cfg.registry?.auth) checkSecret(cfg.registry.auth.password, at("registry", "auth", "password"));
-    if (cfg.hostPorts && cfg.hostPorts.start > cfg.hostPorts.end) report(at("hostPorts"), `start ${cfg.hostPorts.start} is after end ${cfg.hostPorts.end}`);
+}
 
-    function checkSecret(ref: SecretRef, where: string) {
-        if (!env.secretExists(ref.secret)) report(where, `secret config key "${ref.secret}" is not set; run: pulumi config set --secret ${ref.secret} <value>`);
+/** How the deploying machine reaches host number `index`: the lab's published port, or SSH with a key. */
+function sshConnection(c: Check, h: HostConfig, p: PropertyKey[], index: number): SshConnection {
+    const { cfg, env, problems } = c;
+    if (cfg.mode === "lab") {
+        if (h.ssh) problems.report(at(...p, "ssh"), "is not used in lab mode (the lab publishes SSH on 127.0.0.1); remove it");
+        return { host: "127.0.0.1", port: (cfg.lab?.sshPortBase ?? 2221) + index, user: "root" };
     }
+    if (cfg.mode !== "ssh") return { host: h.address, port: 22, user: "root" }; // placeholder: the mode is reported invalid
+    const sshDefaults = cfg.ssh ?? {};
+    const privateKey = h.ssh?.privateKey ?? sshDefaults.privateKey;
+    if (!privateKey) problems.report(at("ssh", "privateKey"), 'is required in ssh mode: {path: "~/.ssh/id_ed25519"} or {secret: "sshPrivateKey"} (or per host under <host>.ssh.privateKey)');
+    if (privateKey && "path" in privateKey && !env.isFile(expandHome(privateKey.path)))
+        problems.report(h.ssh?.privateKey ? at(...p, "ssh", "privateKey", "path") : at("ssh", "privateKey", "path"), `${privateKey.path} does not exist on this machine`);
+    if (privateKey && "secret" in privateKey) checkSecret(c, privateKey, h.ssh?.privateKey ? at(...p, "ssh", "privateKey") : at("ssh", "privateKey"));
+    const key = privateKey && "path" in privateKey ? { path: expandHome(privateKey.path) } : privateKey;
+    return { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key };
+}
 
-    // 4. Plan file.
-    let plan: PlanLine[] = [];
-    let planName = "";
-    if (cfg.planFile) {
-        const file = path.resolve(env.projectDir, cfg.planFile);
-        planName = cfg.planFile;
-        const text = env.readFile(file);
-        if (text === undefined) report(at("planFile"), `file ${file} does not exist; create it or remove the key`);
-        else {
-            const parsed = parsePlan(text, planName);
-            parsed.problems.forEach((p) => report(p.where, p.message));
-            plan = parsed.lines;
-            for (const l of plan)
-                if (nodesKnown && !nodes.some((n) => n.name === l.node))
-                    report(`${planName}:${l.line}`, unknownNode(l.node));
+/** Lab mode publishes SSH per host and the router and registry on loopback ports: none may collide. */
+function checkLabPorts({ cfg, problems }: Check, hostCount: number) {
+    if (cfg.mode !== "lab" || !cfg.lab) return;
+    const last = cfg.lab.sshPortBase + hostCount - 1;
+    if (last > 65535) problems.report(at("lab", "sshPortBase"), `with ${hostCount} hosts the SSH ports would end at ${last}; lower it`);
+    for (const k of ["routerPort", "registryPort"] as const)
+        if (cfg.lab[k] >= cfg.lab.sshPortBase && cfg.lab[k] <= last) problems.report(at("lab", k), `${cfg.lab[k]} collides with the lab SSH ports ${cfg.lab.sshPortBase}-${last}`);
+    if (cfg.lab.routerPort === cfg.lab.registryPort) problems.report(at("lab", "registryPort"), "must differ from matrix:lab.routerPort");
+}
+
+/** The manager's services and the host port range. */
+function checkServices(c: Check) {
+    const { cfg, problems } = c;
+    if (cfg.manager && cfg.router && cfg.registry && cfg.router.port === cfg.registry.port) problems.report(at("registry", "port"), "must differ from matrix:router.port (both listen on the manager)");
+    if (cfg.router && cfg.router.adminPort === cfg.router.port) problems.report(at("router", "adminPort"), "must differ from matrix:router.port");
+    if (cfg.registry?.auth) checkSecret(c, cfg.registry.auth.password, at("registry", "auth", "password"));
+    if (cfg.hostPorts && cfg.hostPorts.start > cfg.hostPorts.end) problems.report(at("hostPorts"), `start ${cfg.hostPorts.start} is after end ${cfg.hostPorts.end}`);
+}
+
+function checkSecret({ env, problems }: Check, ref: SecretRef, where: string) {
+    if (!env.secretExists(ref.secret)) problems.report(where, `secret config key "${ref.secret}" is not set; run: pulumi config set --secret ${ref.secret} <value>`);
+}
+
+/** The seed's plan file, when configured: its lines, each naming a known node. */
+function readPlan({ cfg, env, problems }: Check, nodes: Nodes): Plan {
+    if (!cfg.planFile) return { lines: [], name: "" };
+    const file = path.resolve(env.projectDir, cfg.planFile);
+    const name = cfg.planFile;
+    const text = env.readFile(file);
+    if (text === undefined) {
+        problems.report(at("planFile"), `file ${file} does not exist; create it or remove the key`);
+        return { lines: [], name };
+    }
+    const parsed = parsePlan(text, name);
+    problems.add(parsed.problems);
+    for (const l of parsed.lines)
+        if (nodes.known && !nodes.list.some((n) => n.name === l.node)) problems.report(`${name}:${l.line}`, unknownNode(nodes, l.node));
+    return { lines: parsed.lines, name };
+}
+
+/**
+ * Config entries, plus plan-file apps that have none (seed convention: build apps/<name>).
+ * `origin` maps each app name to where it is first defined; a later entry of that name is a duplicate.
+ */
+function collectApplications({ cfg, problems }: Check, plan: Plan): { entries: AppEntry[]; origin: Map<string, string> } {
+    const entries: AppEntry[] = (cfg.applications ?? []).map((a, i) => [a, ["applications", i]]);
+    const origin = new Map<string, string>();
+    for (const [a, p] of entries) {
+        if (origin.has(a.name)) problems.report(at(...p, "name"), `"${a.name}" is already defined at ${origin.get(a.name)}`);
+        origin.set(a.name, at(...p));
+    }
+    for (const l of plan.lines)
+        if (!origin.has(l.app)) {
+            origin.set(l.app, `${plan.name}:${l.line}`);
+            entries.push([schemas.applications.parse([{ name: l.app, build: `apps/${l.app}` }])[0], []]);
         }
-    }
+    return { entries, origin };
+}
 
-    // 5. Applications: config entries, plus plan-file apps that have none (seed convention: build apps/<name>).
-    const appConfigs: [AppConfig, PropertyKey[]][] = (cfg.applications ?? []).map((a, i) => [a, ["applications", i]]);
-    const seenApps = new Map<string, string>();
-    for (const [a, p] of appConfigs) {
-        if (seenApps.has(a.name)) report(at(...p, "name"), `"${a.name}" is already defined at ${seenApps.get(a.name)}`);
-        seenApps.set(a.name, at(...p));
-    }
-    for (const l of plan)
-        if (!seenApps.has(l.app)) {
-            seenApps.set(l.app, `${planName}:${l.line}`);
-            appConfigs.push([schemas.applications.parse([{ name: l.app, build: `apps/${l.app}` }])[0], []]);
-        }
+/** Routes and DNS names claimed so far, across applications. */
+interface Claims {
+    /** `<hostname> <path>` -> the app routed there. */
+    routes: Map<string, string>;
+    /** Names dnsmasq already answers for the hosts and the registry; an app hostname must not shadow them. */
+    reservedNames: Map<string, string>;
+}
 
-    const portRequests: PortRequest[] = [];
-    const routes = new Map<string, string>();
-    // Names dnsmasq already answers for the hosts; an app hostname must not shadow them.
-    const reservedNames = new Map<string, string>([[`registry.${domain}`, "the registry"]]);
-    for (const h of hosts) reservedNames.set(h.fqdn, `host "${h.name}"`);
+/** One application's entry while it is checked: where to report, and its plan-file lines. */
+interface AppCheck {
+    a: AppConfig;
+    where: string;
+    /** Key path under the entry (or the plan line, for an app implied by the plan). */
+    w: (...k: PropertyKey[]) => string;
+    lines: PlanLine[];
+}
+
+function checkApplications(
+    c: Check,
+    entries: AppEntry[],
+    origin: Map<string, string>,
+    plan: Plan,
+    nodes: Nodes,
+    hosts: Host[],
+    domain: string,
+): { apps: Omit<Application, "replicas">[]; portRequests: PortRequest[] } {
+    const claims: Claims = { routes: new Map(), reservedNames: new Map([[`registry.${domain}`, "the registry"]]) };
+    for (const h of hosts) claims.reservedNames.set(h.fqdn, `host "${h.name}"`);
     const apps: Omit<Application, "replicas">[] = [];
-    for (const [a, p] of appConfigs) {
-        if (p.length && seenApps.get(a.name) !== at(...p)) continue; // a duplicate, reported above
+    const portRequests: PortRequest[] = [];
+    for (const [a, p] of entries) {
+        if (p.length && origin.get(a.name) !== at(...p)) continue; // a duplicate, reported above
         const fromPlan = p.length === 0;
-        const where = fromPlan ? seenApps.get(a.name)! : at(...p);
-        const w = (...k: PropertyKey[]) => (fromPlan ? where : at(...p, ...k));
-        const lines = plan.filter((l) => l.app === a.name);
-
-        // Source.
-        let source: Application["source"] | undefined;
-        if (!!a.build === !!a.image) report(where, 'needs exactly one of "build" (a directory with a Dockerfile) or "image" (an image reference)');
-        else if (a.image) source = { kind: "image", ref: a.image };
-        else {
-            const b = typeof a.build === "string" ? { context: a.build, dockerfile: "Dockerfile", args: {} } : a.build!;
-            const dir = path.resolve(env.projectDir, b.context);
-            const dockerfile = path.resolve(dir, b.dockerfile);
-            if (!env.isFile(dockerfile)) report(w("build"), `${dockerfile} does not exist; the build context must contain a Dockerfile`);
-            else source = { kind: "build", dir, dockerfile: b.dockerfile, args: b.args, hash: env.hashDir(dir) };
-        }
-
-        // Placement.
-        let placed: { node: string; hostPort?: number }[] = [];
-        const configPlacement = a.nodes !== undefined || a.replicas !== undefined;
-        if (lines.length && configPlacement) report(w("nodes"), `is also placed by ${planName} (lines ${lines.map((l) => l.line).join(", ")}); use one or the other`);
-        else if (lines.length) {
-            placed = lines.map((l) => ({ node: l.node, hostPort: l.hostPort }));
-            if (a.hostPort !== undefined) report(w("hostPort"), `is set by ${planName}; remove it here`);
-        } else if (a.nodes !== undefined && a.replicas !== undefined) report(where, 'set either "nodes" (explicit) or "replicas" (spread), not both');
-        else if (a.nodes) {
-            if (a.selector) report(w("selector"), 'only applies with "replicas"; remove it or use replicas');
-            a.nodes.forEach((n, i) => {
-                if (!nodesKnown) return;
-                if (!nodes.some((h) => h.name === n)) report(w("nodes", i), unknownNode(n));
-                else if (a.nodes!.indexOf(n) !== i) report(w("nodes", i), `node "${n}" is listed twice; one replica per node`);
-                else placed.push({ node: n, hostPort: a.hostPort });
-            });
-        } else if (a.replicas !== undefined) {
-            const eligible = eligibleNodes(nodes, a.selector);
-            if (!nodesKnown) {
-                /* reported under matrix:nodes */
-            } else if (a.replicas > eligible.length)
-                report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}; lower it or add nodes`);
-            else placed = spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, hostPort: a.hostPort }));
-        } else report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
-
-        // Ports.
-        const planPorts = [...new Set(lines.map((l) => l.containerPort))];
-        if (planPorts.length > 1) report(`${planName}:${lines[1].line}`, `internal_port differs between lines for app "${a.name}" (${planPorts.join(", ")}); an app listens on one port`);
-        if (a.port !== undefined && planPorts.length && planPorts[0] !== a.port) report(w("port"), `is ${a.port} but ${planName} says ${planPorts[0]}`);
-        const containerPort = a.port ?? planPorts[0];
-        if (containerPort === undefined) report(w("port"), "is required: the port the app listens on inside its container");
+        const where = fromPlan ? origin.get(a.name)! : at(...p);
+        const app: AppCheck = { a, where, w: (...k) => (fromPlan ? where : at(...p, ...k)), lines: plan.lines.filter((l) => l.app === a.name) };
+        const source = appSource(c, app);
+        const placed = appPlacement(c, app, plan, nodes);
+        const containerPort = appPort(c, app, plan);
         if (placed.length) portRequests.push({ app: a.name, where, nodes: placed });
-
-        // Env.
-        const envs: EnvValue[] = Object.entries(a.env).map(([k, v]) => {
-            if (typeof v === "string") return { name: k, value: v };
-            checkSecret(v, w("env", k));
-            return { name: k, secret: v.secret };
-        });
-
-        // Resources.
-        const memory = parseSize(a.memory);
-        const memoryReservation = parseSize(a.memoryReservation);
-        if (memory !== undefined && memory < 6) report(w("memory"), "must be at least 6 MiB (Docker's minimum)");
-        if (memory !== undefined && memoryReservation !== undefined && memoryReservation > memory)
-            report(w("memoryReservation"), `(${memoryReservation} MiB) must be ≤ memory (${memory} MiB): the soft limit sits below the hard one`);
-
-        // Route.
-        // A route is (hostname or any host, path prefix): apps may share a virtual host.
-        const routePath = a.route.path ?? `/${a.name}/`;
-        const hostname = a.route.hostname === true ? `${a.name}.${domain}` : a.route.hostname;
-        const routeKey = `${hostname ?? ""} ${routePath}`;
-        if (routes.has(routeKey)) report(w("route", "path"), `"${routePath}"${hostname ? ` on ${hostname}` : ""} is already routed to ${routes.get(routeKey)}`);
-        routes.set(routeKey, `app "${a.name}"`);
-        const owner = hostname && reservedNames.get(hostname);
-        if (owner) report(w("route", "hostname"), `"${hostname}" is the DNS name of ${owner}; choose another hostname`);
-
+        const env = appEnv(c, app);
+        const { memory, memoryReservation } = appResources(c, app);
+        const route = appRoute(c, app, claims, domain);
         apps.push({
             name: a.name,
             source: source!,
             containerPort: containerPort ?? 0,
-            env: envs,
+            env,
             cpus: a.cpus,
             cpuset: a.cpuset,
             memory,
             memoryReservation,
             restart: a.restart,
-            route: { path: routePath, hostname, stripPrefix: a.route.stripPrefix },
-            health: { path: a.health.path ?? (a.route.stripPrefix ? "/" : routePath), expectStatus: a.health.expectStatus },
+            route,
+            health: { path: a.health.path ?? (a.route.stripPrefix ? "/" : route.path), expectStatus: a.health.expectStatus },
             director: a.director,
-            placedBy: lines.length ? "plan" : "config",
+            placedBy: app.lines.length ? "plan" : "config",
         });
     }
+    return { apps, portRequests };
+}
+
+/** A directory to build (with its Dockerfile) or an image reference; undefined when invalid (reported). */
+function appSource({ env, problems }: Check, { a, where, w }: AppCheck): Application["source"] | undefined {
+    if (!!a.build === !!a.image) problems.report(where, 'needs exactly one of "build" (a directory with a Dockerfile) or "image" (an image reference)');
+    else if (a.image) return { kind: "image", ref: a.image };
+    else {
+        const b = typeof a.build === "string" ? { context: a.build, dockerfile: "Dockerfile", args: {} } : a.build!;
+        const dir = path.resolve(env.projectDir, b.context);
+        const dockerfile = path.resolve(dir, b.dockerfile);
+        if (!env.isFile(dockerfile)) problems.report(w("build"), `${dockerfile} does not exist; the build context must contain a Dockerfile`);
+        else return { kind: "build", dir, dockerfile: b.dockerfile, args: b.args, hash: env.hashDir(dir) };
+    }
+    return undefined;
+}
+
+/** The nodes the app runs on: from the plan file, an explicit list, or spread over eligible nodes. */
+function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, plan: Plan, nodes: Nodes): PortRequest["nodes"] {
+    const configPlacement = a.nodes !== undefined || a.replicas !== undefined;
+    const placed: PortRequest["nodes"] = [];
+    if (lines.length && configPlacement) problems.report(w("nodes"), `is also placed by ${plan.name} (lines ${lines.map((l) => l.line).join(", ")}); use one or the other`);
+    else if (lines.length) {
+        if (a.hostPort !== undefined) problems.report(w("hostPort"), `is set by ${plan.name}; remove it here`);
+        return lines.map((l) => ({ node: l.node, hostPort: l.hostPort }));
+    } else if (a.nodes !== undefined && a.replicas !== undefined) problems.report(where, 'set either "nodes" (explicit) or "replicas" (spread), not both');
+    else if (a.nodes) {
+        if (a.selector) problems.report(w("selector"), 'only applies with "replicas"; remove it or use replicas');
+        a.nodes.forEach((n, i) => {
+            if (!nodes.known) return;
+            if (!nodes.list.some((h) => h.name === n)) problems.report(w("nodes", i), unknownNode(nodes, n));
+            else if (a.nodes!.indexOf(n) !== i) problems.report(w("nodes", i), `node "${n}" is listed twice; one replica per node`);
+            else placed.push({ node: n, hostPort: a.hostPort });
+        });
+    } else if (a.replicas !== undefined) {
+        const eligible = eligibleNodes(nodes.list, a.selector);
+        if (!nodes.known) {
+            /* reported under matrix:nodes */
+        } else if (a.replicas > eligible.length)
+            problems.report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}; lower it or add nodes`);
+        else return spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, hostPort: a.hostPort }));
+    } else problems.report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
+    return placed;
+}
+
+/** The one port the app listens on inside its container, from the config or the plan file. */
+function appPort({ problems }: Check, { a, w, lines }: AppCheck, plan: Plan): number | undefined {
+    const planPorts = [...new Set(lines.map((l) => l.containerPort))];
+    if (planPorts.length > 1) problems.report(`${plan.name}:${lines[1].line}`, `internal_port differs between lines for app "${a.name}" (${planPorts.join(", ")}); an app listens on one port`);
+    if (a.port !== undefined && planPorts.length && planPorts[0] !== a.port) problems.report(w("port"), `is ${a.port} but ${plan.name} says ${planPorts[0]}`);
+    const containerPort = a.port ?? planPorts[0];
+    if (containerPort === undefined) problems.report(w("port"), "is required: the port the app listens on inside its container");
+    return containerPort;
+}
+
+function appEnv(c: Check, { a, w }: AppCheck): EnvValue[] {
+    return Object.entries(a.env).map(([k, v]) => {
+        if (typeof v === "string") return { name: k, value: v };
+        checkSecret(c, v, w("env", k));
+        return { name: k, secret: v.secret };
+    });
+}
+
+/** Memory limits in MiB. */
+function appResources({ problems }: Check, { a, w }: AppCheck): { memory?: number; memoryReservation?: number } {
+    const memory = parseSize(a.memory);
+    const memoryReservation = parseSize(a.memoryReservation);
+    if (memory !== undefined && memory < 6) problems.report(w("memory"), "must be at least 6 MiB (Docker's minimum)");
+    if (memory !== undefined && memoryReservation !== undefined && memoryReservation > memory)
+        problems.report(w("memoryReservation"), `(${memoryReservation} MiB) must be ≤ memory (${memory} MiB): the soft limit sits below the hard one`);
+    return { memory, memoryReservation };
+}
+
+/** A route is (hostname or any host, path prefix): apps may share a virtual host. */
+function appRoute({ problems }: Check, { a, w }: AppCheck, claims: Claims, domain: string): Application["route"] {
+    const routePath = a.route.path ?? `/${a.name}/`;
+    const hostname = a.route.hostname === true ? `${a.name}.${domain}` : a.route.hostname;
+    const routeKey = `${hostname ?? ""} ${routePath}`;
+    if (claims.routes.has(routeKey)) problems.report(w("route", "path"), `"${routePath}"${hostname ? ` on ${hostname}` : ""} is already routed to ${claims.routes.get(routeKey)}`);
+    claims.routes.set(routeKey, `app "${a.name}"`);
+    const owner = hostname && claims.reservedNames.get(hostname);
+    if (owner) problems.report(w("route", "hostname"), `"${hostname}" is the DNS name of ${owner}; choose another hostname`);
+    return { path: routePath, hostname, stripPrefix: a.route.stripPrefix };
+}
+
+function assignHostPorts({ cfg, problems }: Check, requests: PortRequest[]): Map<string, Replica[]> {
     // A reversed range is reported above; place with the default meanwhile to find other problems.
     const hostPorts = cfg.hostPorts && cfg.hostPorts.start <= cfg.hostPorts.end ? cfg.hostPorts : schemas.hostPorts.parse(undefined)!;
-    const { replicas, problems: portProblems } = assignPorts(portRequests, hostPorts);
-    portProblems.forEach((p) => report(p.where, p.message));
+    const { replicas, problems: portProblems } = assignPorts(requests, hostPorts);
+    problems.add(portProblems);
+    return replicas;
+}
 
-    if (problems.length) throw new ConfigError(problems);
-
-    // Everything below is known valid.
+/** The model, from a config known valid: every check above passed. */
+function assemble(
+    cfg: Partial<ParsedConfig>,
+    facts: { domain: string; net: NetworkFacts; hosts: Host[]; nodes: Host[]; apps: Omit<Application, "replicas">[]; replicas: Map<string, Replica[]> },
+): Model {
+    const { domain, net, nodes, apps, replicas } = facts;
     const network = cfg.network!;
-    const lab = mode === "lab" ? cfg.lab! : undefined;
+    const manager = facts.hosts[0];
+    const lab = cfg.mode === "lab" ? cfg.lab! : undefined;
     const registryPort = cfg.registry!.port;
     return {
         cloudName: cfg.cloudName!,
-        mode: mode!,
+        mode: cfg.mode!,
         domain,
-        network: { cidr: network.cidr, netmask: range!.netmask, gateway, dhcp: network.dhcp, upstreamDns: network.upstreamDns },
-        manager: manager!,
+        network: { cidr: network.cidr, netmask: net.range!.netmask, gateway: net.gateway, dhcp: network.dhcp, upstreamDns: network.upstreamDns },
+        manager,
         nodes,
         registry: {
             port: registryPort,
-            address: `${manager!.fqdn}:${registryPort}`,
-            pushAddress: lab ? `127.0.0.1:${lab.registryPort}` : (cfg.registry!.pushAddress ?? `${manager!.address}:${registryPort}`),
+            address: `${manager.fqdn}:${registryPort}`,
+            pushAddress: lab ? `127.0.0.1:${lab.registryPort}` : (cfg.registry!.pushAddress ?? `${manager.address}:${registryPort}`),
             auth: cfg.registry!.auth,
         },
         router: cfg.router!,

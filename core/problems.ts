@@ -26,3 +26,22 @@ export function keyPath(namespace: string, path: ReadonlyArray<PropertyKey>): st
     });
     return out;
 }
+
+/** Collects problems (once each) so that validation can go on and report them all together. */
+export class Problems {
+    private readonly list: Problem[] = [];
+
+    report(where: string, message: string): void {
+        if (!this.list.some((p) => p.where === where && p.message === message)) this.list.push({ where, message });
+    }
+
+    /** Adds problems found elsewhere (plan file, port assignment). */
+    add(problems: Problem[]): void {
+        problems.forEach((p) => this.report(p.where, p.message));
+    }
+
+    /** Stops before anything is built from invalid input. */
+    throwIfAny(): void {
+        if (this.list.length) throw new ConfigError(this.list);
+    }
+}
