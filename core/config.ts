@@ -9,7 +9,7 @@ import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection }
 import { eligibleNodes, PortRequest, assignPorts, spread } from "./placement";
 import { parsePlan, PlanLine } from "./planfile";
 import { keyPath, Problems } from "./problems";
-import { AppConfig, CONFIG_KEYS, HostConfig, ParsedConfig, RawConfig, schemas } from "./schema";
+import { AppConfig, buildSchema, CONFIG_KEYS, HostConfig, ParsedConfig, RawConfig, schemas } from "./schema";
 
 export const NAMESPACE = "matrix";
 
@@ -98,7 +98,8 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const problems = new Problems();
     const cfg = checkShape(raw, problems);
     const c: Check = { cfg, env, problems };
-    const domain = cfg.domain ?? "matrix";
+    // A domain that failed its shape check is reported; the default stands in to find other problems.
+    const domain = cfg.domain ?? schemas.domain.parse(undefined);
     const net = checkNetwork(c);
     const hosts = checkHosts(c, net, domain);
     checkLabPorts(c, hosts.length);
@@ -188,7 +189,8 @@ function sshConnection(c: Check, h: HostConfig, p: PropertyKey[], index: number)
     const { cfg, env, problems } = c;
     if (cfg.mode === "lab") {
         if (h.ssh) problems.report(at(...p, "ssh"), "is not used in lab mode (the lab publishes SSH on 127.0.0.1); remove it");
-        return { host: "127.0.0.1", port: (cfg.lab?.sshPortBase ?? 2221) + index, user: "root" };
+        const sshPortBase = (cfg.lab ?? schemas.lab.parse(undefined)).sshPortBase;
+        return { host: "127.0.0.1", port: sshPortBase + index, user: "root" };
     }
     if (cfg.mode !== "ssh") return { host: h.address, port: 22, user: "root" }; // placeholder: the mode is reported invalid
     const sshDefaults = cfg.ssh ?? {};
@@ -326,7 +328,7 @@ function appSource({ env, problems }: Check, { a, where, w }: AppCheck): Applica
     if (!!a.build === !!a.image) problems.report(where, 'needs exactly one of "build" (a directory with a Dockerfile) or "image" (an image reference)');
     else if (a.image) return { kind: "image", ref: a.image };
     else {
-        const b = typeof a.build === "string" ? { context: a.build, dockerfile: "Dockerfile", args: {} } : a.build!;
+        const b = typeof a.build === "string" ? buildSchema.parse({ context: a.build }) : a.build!;
         const dir = path.resolve(env.projectDir, b.context);
         const dockerfile = path.resolve(dir, b.dockerfile);
         if (!env.isFile(dockerfile)) problems.report(w("build"), `${dockerfile} does not exist; the build context must contain a Dockerfile`);

@@ -29,6 +29,10 @@ export const hostSchema = z.strictObject({
     labels: labels.default({}),
 });
 
+/** A build context in full; a plain string in the config is its `context`. */
+export const buildSchema = z.strictObject({ context: z.string().min(1), dockerfile: z.string().min(1).default("Dockerfile"), args: z.record(z.string(), z.string()).default({}) });
+
+// Every default lives here, once: Pulumi.yaml declares none, and code that needs one parses undefined.
 export const schemas = {
     cloudName: name.default("matrix"),
     mode: z.enum(["lab", "ssh"], { error: 'must be "lab" (hosts are local containers) or "ssh" (existing machines)' }).default("lab"),
@@ -87,9 +91,7 @@ export const schemas = {
         .array(
             z.strictObject({
                 name,
-                build: z
-                    .union([z.string().min(1), z.strictObject({ context: z.string().min(1), dockerfile: z.string().min(1).default("Dockerfile"), args: z.record(z.string(), z.string()).default({}) })])
-                    .optional(),
+                build: z.union([z.string().min(1), buildSchema]).optional(),
                 image: z.string().min(1).optional(),
                 port: port.optional(),
                 nodes: z.array(name).min(1).optional(),

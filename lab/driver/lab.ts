@@ -2,9 +2,10 @@
 // inspection, and the tools they need. Shared by the end-to-end test and the benchmark.
 import { spawnSync } from "child_process";
 import * as http from "http";
+import { schemas } from "../../core/schema";
 
-/** The cloud name of the dev stack: every lab object is named after it. */
-export const CLOUD = "matrix";
+/** The cloud name of the dev stack (it sets none: the default): every lab object is named after it. */
+export const CLOUD = schemas.cloudName.parse(undefined);
 
 export function sh(cmd: string[], timeoutMs = 60_000): { code: number; out: string; err: string } {
     const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: timeoutMs });

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { buildModel, ConfigEnv } from "../../core/config";
 import { ConfigError } from "../../core/problems";
 
@@ -63,6 +65,21 @@ describe("valid config", () => {
         expect(shop.route).toEqual({ path: "/shop/", hostname: undefined, stripPrefix: false });
         expect(shop.health).toEqual({ path: "/shop/", expectStatus: 200 });
         expect(m.applications.find((a) => a.name === "blog")!.replicas.map((r) => r.node)).toEqual(["node1", "node3"]);
+    });
+
+    test("defaults: cloud name, mode and domain come from the schema alone", () => {
+        const { mode, domain, ...rest } = base();
+        const m = buildModel({ ...rest, ssh: undefined, network: { cidr: "10.10.10.0/24" } }, env());
+        expect([m.cloudName, m.mode, m.domain, m.manager.fqdn]).toEqual(["matrix", "lab", "matrix", "manager.matrix"]);
+        // Pulumi.yaml declares no second copy of any default.
+        expect(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")).not.toMatch(/^config:/m);
+    });
+
+    test("a bad domain is reported once; the default domain stands in for the other checks", () => {
+        expect(problems({ ...base(), domain: "Bad_Domain", applications: [{ name: "shop", build: "apps/shop", port: 8080, replicas: 1, route: { hostname: "manager.matrix" } }] })).toEqual([
+            'matrix:domain: must be a DNS domain like "matrix" or "cloud.example"',
+            'matrix:applications[0].route.hostname: "manager.matrix" is the DNS name of host "manager"; choose another hostname',
+        ]);
     });
 
     test("defaults: router probe, retries, lab ports", () => {
