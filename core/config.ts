@@ -344,15 +344,17 @@ function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, pla
     if (lines.length && configPlacement) problems.report(w("nodes"), `is also placed by ${plan.name} (lines ${lines.map((l) => l.line).join(", ")}); use one or the other`);
     else if (lines.length) {
         if (a.hostPort !== undefined) problems.report(w("hostPort"), `is set by ${plan.name}; remove it here`);
-        return lines.map((l) => ({ node: l.node, hostPort: l.hostPort }));
+        // An unknown node is reported by readPlan; its empty address is never used.
+        return lines.map((l) => ({ node: l.node, address: nodes.list.find((n) => n.name === l.node)?.address ?? "", hostPort: l.hostPort }));
     } else if (a.nodes !== undefined && a.replicas !== undefined) problems.report(where, 'set either "nodes" (explicit) or "replicas" (spread), not both');
     else if (a.nodes) {
         if (a.selector) problems.report(w("selector"), 'only applies with "replicas"; remove it or use replicas');
         a.nodes.forEach((n, i) => {
             if (!nodes.known) return;
-            if (!nodes.list.some((h) => h.name === n)) problems.report(w("nodes", i), unknownNode(nodes, n));
+            const node = nodes.list.find((h) => h.name === n);
+            if (!node) problems.report(w("nodes", i), unknownNode(nodes, n));
             else if (a.nodes!.indexOf(n) !== i) problems.report(w("nodes", i), `node "${n}" is listed twice; one replica per node`);
-            else placed.push({ node: n, hostPort: a.hostPort });
+            else placed.push({ node: n, address: node.address, hostPort: a.hostPort });
         });
     } else if (a.replicas !== undefined) {
         const eligible = eligibleNodes(nodes.list, a.selector);
@@ -360,7 +362,7 @@ function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, pla
             /* reported under matrix:nodes */
         } else if (a.replicas > eligible.length)
             problems.report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}; lower it or add nodes`);
-        else return spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, hostPort: a.hostPort }));
+        else return spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, address: n.address, hostPort: a.hostPort }));
     } else problems.report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
     return placed;
 }

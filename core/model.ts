@@ -90,6 +90,8 @@ export type AppSource =
 
 export interface Replica {
     node: string;
+    /** The node's private address: where the replica's port is published and Varnish reaches it. */
+    address: string;
     /** Port published on the node's private address. */
     hostPort: number;
 }

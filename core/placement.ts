@@ -35,8 +35,8 @@ export interface PortRequest {
     app: string;
     /** Config path or plan line, for messages. */
     where: string;
-    /** Per node: an explicit host port, or undefined to auto-assign. */
-    nodes: { node: string; hostPort?: number }[];
+    /** Per node (and its address): an explicit host port, or undefined to auto-assign. */
+    nodes: { node: string; address: string; hostPort?: number }[];
 }
 
 /**
@@ -78,6 +78,6 @@ export function assignPorts(requests: PortRequest[], range: { start: number; end
         autoPort.set(r.app, port);
     }
     // Port 0 only where a problem was reported above; callers stop on problems.
-    const replicas = new Map(requests.map((r) => [r.app, r.nodes.map((n) => ({ node: n.node, hostPort: n.hostPort ?? autoPort.get(r.app) ?? 0 }))]));
+    const replicas = new Map(requests.map((r) => [r.app, r.nodes.map((n) => ({ node: n.node, address: n.address, hostPort: n.hostPort ?? autoPort.get(r.app) ?? 0 }))]));
     return { replicas, problems };
 }

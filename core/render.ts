@@ -173,7 +173,6 @@ function routeView(app: Application): VclRouteView {
 /** The data behind router.vcl.hbs (exported for tests and debugging). */
 export function vclView(model: Model): VclView {
     const r = model.router;
-    const nodes = new Map(model.nodes.map((n) => [n.name, n]));
     const apps = sortedApps(model);
     const probes: VclProbeView[] = [];
     const backends: VclBackendView[] = [];
@@ -204,12 +203,10 @@ export function vclView(model: Model): VclView {
 
         const members: VclDirectorView["members"] = [];
         for (const rep of app.replicas) {
-            const node = nodes.get(rep.node);
-            if (!node) throw new Error(`render: application ${app.name} has a replica on unknown node ${rep.node}`);
             const name = vclBackendName(app.name, rep.node);
             backends.push({
                 name,
-                host: vclString(node.address, `address of ${node.name}`),
+                host: vclString(rep.address, `address of ${rep.node}`),
                 port: String(rep.hostPort),
                 probe: probeName,
                 connectTimeout: vclDuration(r.connectTimeout, "router.connectTimeout"),

@@ -65,6 +65,9 @@ describe("valid config", () => {
         expect(shop.route).toEqual({ path: "/shop/", hostname: undefined, stripPrefix: false });
         expect(shop.health).toEqual({ path: "/shop/", expectStatus: 200 });
         expect(m.applications.find((a) => a.name === "blog")!.replicas.map((r) => r.node)).toEqual(["node1", "node3"]);
+        // Every replica carries its node's address (explicit nodes and spread alike).
+        expect(m.applications.find((a) => a.name === "blog")!.replicas.map((r) => r.address)).toEqual(["10.10.10.11", "10.10.10.13"]);
+        for (const r of shop.replicas) expect(r.address).toBe(m.nodes.find((n) => n.name === r.node)!.address);
     });
 
     test("defaults: cloud name, mode and domain come from the schema alone", () => {
@@ -214,8 +217,8 @@ describe("plan file", () => {
     test("seed-style plan places replicas with their ports and builds apps/<name>", () => {
         const m = buildModel(withPlan(base()), plan("# app node ext int\nsimplewebapp1\tnode1\t8081\t8080\nsimplewebapp1 node2 8081 8080 # second\n\nsimplewebapp2 node3 8082 8080\n"));
         expect(m.applications.map((a) => [a.name, a.replicas, a.placedBy, a.containerPort])).toEqual([
-            ["simplewebapp1", [{ node: "node1", hostPort: 8081 }, { node: "node2", hostPort: 8081 }], "plan", 8080],
-            ["simplewebapp2", [{ node: "node3", hostPort: 8082 }], "plan", 8080],
+            ["simplewebapp1", [{ node: "node1", address: "10.10.10.11", hostPort: 8081 }, { node: "node2", address: "10.10.10.12", hostPort: 8081 }], "plan", 8080],
+            ["simplewebapp2", [{ node: "node3", address: "10.10.10.13", hostPort: 8082 }], "plan", 8080],
         ]);
         expect(m.applications[0].source).toMatchObject({ kind: "build", dir: "/p/apps/simplewebapp1" });
     });
@@ -267,8 +270,8 @@ describe("shipped stack files", () => {
         expect(m.manager).toMatchObject({ name: "matrix-manager", address: "10.10.10.1", fqdn: "matrix-manager.matrix" });
         expect(m.registry.address).toBe("matrix-manager.matrix:5000");
         expect(m.applications.map((a) => [a.name, a.placedBy, a.replicas])).toEqual([
-            ["simplewebapp1", "plan", [{ node: "node1", hostPort: 8081 }, { node: "node2", hostPort: 8081 }]],
-            ["simplewebapp2", "plan", [{ node: "node2", hostPort: 8082 }, { node: "node3", hostPort: 8082 }]],
+            ["simplewebapp1", "plan", [{ node: "node1", address: "10.10.10.11", hostPort: 8081 }, { node: "node2", address: "10.10.10.12", hostPort: 8081 }]],
+            ["simplewebapp2", "plan", [{ node: "node2", address: "10.10.10.12", hostPort: 8082 }, { node: "node3", address: "10.10.10.13", hostPort: 8082 }]],
         ]);
         expect(m.applications[0]).toMatchObject({ memory: 128, memoryReservation: 64, cpus: 0.5, route: { hostname: "simplewebapp1.matrix" } });
     });

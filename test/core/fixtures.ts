@@ -30,6 +30,14 @@ export function sampleHost(name: string, address: string, role: Host["role"] = "
     };
 }
 
+/** The sample nodes' addresses, as sampleModel has them. */
+export const NODE_ADDRESSES: Record<string, string> = { node1: "10.10.10.11", node2: "10.10.10.12", node3: "10.10.10.13" };
+
+/** A replica on a sample node, with that node's address. */
+export function replica(node: string, hostPort: number): Application["replicas"][number] {
+    return { node, address: NODE_ADDRESSES[node], hostPort };
+}
+
 /** One application routed at /<name>/, listening on 8080, health at its prefix. */
 export function sampleApp(name: string, replicas: Application["replicas"], overrides?: Overrides<Application>): Application {
     return merge<Application>(
@@ -64,7 +72,7 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
             upstreamDns: ["10.0.2.3"],
         },
         manager: sampleHost("manager", "10.10.10.1", "manager", domain),
-        nodes: [sampleHost("node1", "10.10.10.11"), sampleHost("node2", "10.10.10.12"), sampleHost("node3", "10.10.10.13")],
+        nodes: Object.entries(NODE_ADDRESSES).map(([name, address]) => sampleHost(name, address)),
         registry: { port: 5000, address: "manager.matrix:5000", pushAddress: "10.10.10.1:5000" },
         router: {
             port: 80,
@@ -79,12 +87,12 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
         baseImage: "debian:bookworm-slim",
         applications: [
             sampleApp("simplewebapp1", [
-                { node: "node1", hostPort: 20001 },
-                { node: "node2", hostPort: 20001 },
+                replica("node1", 20001),
+                replica("node2", 20001),
             ]),
             sampleApp("simplewebapp2", [
-                { node: "node2", hostPort: 20002 },
-                { node: "node3", hostPort: 20002 },
+                replica("node2", 20002),
+                replica("node3", 20002),
             ]),
         ],
     };

@@ -39,37 +39,39 @@ describe("assignPorts", () => {
     test("explicit ports kept; automatic ones avoid them on the same node and are shared by an app's replicas", () => {
         const { replicas, problems } = assignPorts(
             [
-                { app: "a", where: "x", nodes: [{ node: "n1" }, { node: "n2" }] },
-                { app: "b", where: "y", nodes: [{ node: "n1", hostPort: 8080 }] },
+                { app: "a", where: "x", nodes: [{ node: "n1", address: "10.0.0.1" }, { node: "n2", address: "10.0.0.2" }] },
+                { app: "b", where: "y", nodes: [{ node: "n1", address: "10.0.0.1", hostPort: 8080 }] },
             ],
             range,
         );
         expect(problems).toEqual([]);
-        expect(replicas.get("b")).toEqual([{ node: "n1", hostPort: 8080 }]);
+        expect(replicas.get("b")).toEqual([{ node: "n1", address: "10.0.0.1", hostPort: 8080 }]);
         const [r1, r2] = replicas.get("a")!;
+        // Each replica keeps its node's address.
+        expect([r1.address, r2.address]).toEqual(["10.0.0.1", "10.0.0.2"]);
         expect(r1.hostPort).toBe(r2.hostPort);
         expect(r1.hostPort).toBeGreaterThanOrEqual(20000);
         expect(r1.hostPort).toBeLessThanOrEqual(20009);
     });
     test("an app's automatic port does not change when another app is added", () => {
-        const one = assignPorts([{ app: "shop", where: "x", nodes: [{ node: "n1" }] }], { start: 20000, end: 29999 });
+        const one = assignPorts([{ app: "shop", where: "x", nodes: [{ node: "n1", address: "10.0.0.1" }] }], { start: 20000, end: 29999 });
         const two = assignPorts(
             [
-                { app: "aaa", where: "y", nodes: [{ node: "n1" }] },
-                { app: "shop", where: "x", nodes: [{ node: "n1" }] },
+                { app: "aaa", where: "y", nodes: [{ node: "n1", address: "10.0.0.1" }] },
+                { app: "shop", where: "x", nodes: [{ node: "n1", address: "10.0.0.1" }] },
             ],
             { start: 20000, end: 29999 },
         );
         expect(two.replicas.get("shop")).toEqual(one.replicas.get("shop"));
     });
     test("no collision on a node even when the range is nearly full", () => {
-        const reqs = Array.from({ length: 10 }, (_, i) => ({ app: `app${i}`, where: `w${i}`, nodes: [{ node: "n1" }] }));
+        const reqs = Array.from({ length: 10 }, (_, i) => ({ app: `app${i}`, where: `w${i}`, nodes: [{ node: "n1", address: "10.0.0.1" }] }));
         const { replicas, problems } = assignPorts(reqs, range);
         expect(problems).toEqual([]);
         expect(new Set([...replicas.values()].map((r) => r[0].hostPort)).size).toBe(10);
     });
     test("a full range is reported", () => {
-        const reqs = Array.from({ length: 11 }, (_, i) => ({ app: `app${i}`, where: `w${i}`, nodes: [{ node: "n1" }] }));
+        const reqs = Array.from({ length: 11 }, (_, i) => ({ app: `app${i}`, where: `w${i}`, nodes: [{ node: "n1", address: "10.0.0.1" }] }));
         // Automatic ports go out in name order: app9 sorts last and finds none left.
         expect(assignPorts(reqs, range).problems).toEqual([{ where: "w9", message: `no free host port left in matrix:hostPorts ${range.start}-${range.end}; widen the range` }]);
     });

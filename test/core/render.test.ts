@@ -21,7 +21,7 @@ import {
     vclProbeName,
 } from "../../core/render";
 import { requireTool } from "../varnish/vtc";
-import { sampleApp, sampleHost, sampleModel } from "./fixtures";
+import { replica, sampleApp, sampleHost, sampleModel } from "./fixtures";
 
 // ------------------------------------------------------------------------------------------------
 // A small reader of the VCL renderVcl() writes.
@@ -141,8 +141,8 @@ describe("renderVcl", () => {
         const m = sampleModel({
             router: { probe: { interval: "5s", timeout: "2s", window: 5, threshold: 3 } },
             applications: [
-                sampleApp("simplewebapp1", [{ node: "node1", hostPort: 20001 }], { health: { path: "/simplewebapp1/health", expectStatus: 204 } }),
-                sampleApp("shop", [{ node: "node2", hostPort: 20002 }], { route: { hostname: "shop.matrix", path: "/" } }),
+                sampleApp("simplewebapp1", [replica("node1", 20001)], { health: { path: "/simplewebapp1/health", expectStatus: 204 } }),
+                sampleApp("shop", [replica("node2", 20002)], { route: { hostname: "shop.matrix", path: "/" } }),
             ],
         });
         const probes = parseVcl(renderVcl(m)).probes;
@@ -186,12 +186,12 @@ describe("renderVcl", () => {
     test("routes: virtual hosts first, then path prefixes longest first; bare prefixes redirect", () => {
         const m = sampleModel({
             applications: [
-                sampleApp("simplewebapp1", [{ node: "node1", hostPort: 20001 }]),
-                sampleApp("simplewebapp2", [{ node: "node2", hostPort: 20002 }]),
-                sampleApp("admin", [{ node: "node3", hostPort: 20003 }], { route: { path: "/simplewebapp1/admin/" } }),
-                sampleApp("home", [{ node: "node3", hostPort: 20004 }], { route: { path: "/" } }),
-                sampleApp("shop", [{ node: "node1", hostPort: 20005 }], { route: { hostname: "shop.matrix", path: "/" } }),
-                sampleApp("shop-api", [{ node: "node2", hostPort: 20006 }], { route: { hostname: "Shop.Matrix", path: "/api/", stripPrefix: true } }),
+                sampleApp("simplewebapp1", [replica("node1", 20001)]),
+                sampleApp("simplewebapp2", [replica("node2", 20002)]),
+                sampleApp("admin", [replica("node3", 20003)], { route: { path: "/simplewebapp1/admin/" } }),
+                sampleApp("home", [replica("node3", 20004)], { route: { path: "/" } }),
+                sampleApp("shop", [replica("node1", 20005)], { route: { hostname: "shop.matrix", path: "/" } }),
+                sampleApp("shop-api", [replica("node2", 20006)], { route: { hostname: "Shop.Matrix", path: "/api/", stripPrefix: true } }),
             ],
         });
         const q = parseVcl(renderVcl(m));
@@ -302,7 +302,7 @@ describe("renderVcl", () => {
         expect(bad((m) => (m.applications[0].health.path = '/x"y'))).toThrow(/VCL string/);
         expect(bad((m) => (m.applications[0].route.path = "/x"))).toThrow(/start and end with/);
         expect(bad((m) => (m.router.connectTimeout = "5 seconds"))).toThrow(/VCL duration/);
-        expect(bad((m) => (m.applications[0].replicas[0].node = "node9"))).toThrow(/unknown node node9/);
+        expect(bad((m) => (m.applications[0].replicas[0].address = 'x"y'))).toThrow(/address of node1/);
     });
 
     test("regexEscape makes literals literal", () => {
@@ -361,8 +361,8 @@ describe("renderDnsmasqConf", () => {
 describe("renderDnsHosts", () => {
     test("manager (with registry and virtual hosts of the domain), then nodes, one line per address", () => {
         const m = sampleModel();
-        m.applications.push(sampleApp("shop", [{ node: "node1", hostPort: 20005 }], { route: { hostname: "shop.matrix", path: "/" } }));
-        m.applications.push(sampleApp("ext", [{ node: "node1", hostPort: 20006 }], { route: { hostname: "ext.example.com", path: "/" } }));
+        m.applications.push(sampleApp("shop", [replica("node1", 20005)], { route: { hostname: "shop.matrix", path: "/" } }));
+        m.applications.push(sampleApp("ext", [replica("node1", 20006)], { route: { hostname: "ext.example.com", path: "/" } }));
         const text = renderDnsHosts(m);
         const records = text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/\s+/));
         expect(records).toEqual([
@@ -504,7 +504,7 @@ describe("dnsmasq accepts and serves the rendered configuration", () => {
     test("answers the records on loopback and re-reads them on SIGHUP", async () => {
         // Serve the rendered conf (no DHCP, no upstream: nothing leaves loopback) on 127.0.0.1:<free port>.
         const model = sampleModel({ network: { upstreamDns: [], dhcp: undefined } });
-        model.applications.push(sampleApp("shop", [{ node: "node1", hostPort: 20005 }], { route: { hostname: "shop.matrix", path: "/" } }));
+        model.applications.push(sampleApp("shop", [replica("node1", 20005)], { route: { hostname: "shop.matrix", path: "/" } }));
         const port = await freeUdpPort();
         const conf = renderDnsmasqConf(model).replace("listen-address=10.10.10.1", "listen-address=127.0.0.1") + `port=${port}\nno-resolv\npid-file=\nlog-facility=-\n`;
         const file = writeConf("serve", conf, renderDnsHosts(model));

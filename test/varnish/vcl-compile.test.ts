@@ -29,8 +29,8 @@ const variants: Record<string, Model> = {
     "hyphenated names, nested prefixes, expected status 204": sampleModel({
         nodes: [sampleHost("node-a", "10.10.10.21"), sampleHost("node-b", "10.10.10.22")],
         applications: [
-            sampleApp("web-shop", [{ node: "node-a", hostPort: 20001 }, { node: "node-b", hostPort: 20001 }], { health: { path: "/web-shop/healthz", expectStatus: 204 } }),
-            sampleApp("web-shop-admin", [{ node: "node-b", hostPort: 20002 }], { route: { path: "/web-shop/admin.v1/", stripPrefix: true }, health: { path: "/", expectStatus: 200 } }),
+            sampleApp("web-shop", [{ node: "node-a", address: "10.10.10.21", hostPort: 20001 }, { node: "node-b", address: "10.10.10.22", hostPort: 20001 }], { health: { path: "/web-shop/healthz", expectStatus: 204 } }),
+            sampleApp("web-shop-admin", [{ node: "node-b", address: "10.10.10.22", hostPort: 20002 }], { route: { path: "/web-shop/admin.v1/", stripPrefix: true }, health: { path: "/", expectStatus: 200 } }),
         ],
     }),
 };

@@ -47,7 +47,7 @@ export function vtcModel(apps: VtcApp[], router: Overrides<Router> = {}): Model 
         applications: apps.map((a) =>
             sampleApp(
                 a.name,
-                a.servers.map((i) => ({ node: `node${i}`, hostPort: PORT_BASE + i })),
+                a.servers.map((i) => ({ node: `node${i}`, address: "127.0.0.1", hostPort: PORT_BASE + i })),
                 {
                     route: { path: `/${a.name}/`, stripPrefix: false, ...a.route },
                     health: { path: a.health?.path ?? (a.route?.stripPrefix ? "/" : `/${a.name}/`), expectStatus: a.health?.expectStatus ?? 200 },
