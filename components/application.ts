@@ -2,18 +2,20 @@ import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { appContainerName, replicaResourceName } from "../core/layout";
-import { Application as App, Model } from "../core/model";
+import { Application as App } from "../core/model";
 import { Host } from "./host";
 
 export interface ApplicationArgs {
-    model: Model;
+    cloudName: string;
     app: App;
-    /** Node hosts by name. */
+    /** Where nodes pull (address) and this machine pushes (pushAddress); auth when the registry requires it. */
+    registry: { address: string; pushAddress: string; auth?: { username: string; password: pulumi.Input<string> } };
+    /** The Hosts of the nodes the app's replicas run on, by node name. */
     nodes: Record<string, Host>;
-    /** Secret config values by key (env secrets, registry password). */
+    /** Secret config values by key (env secrets). */
     secret: (key: string) => pulumi.Output<string>;
-    /** The registry accepts pushes and DNS serves its name. */
-    registryReady: pulumi.Resource[];
+    /** The manager's services are ready: the registry accepts pushes and DNS serves its name. */
+    managerReady: pulumi.Resource[];
 }
 
 /**
@@ -27,22 +29,22 @@ export class Application extends pulumi.ComponentResource {
 
     constructor(name: string, args: ApplicationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Application", name, {}, opts);
-        const { model, app } = args;
-        const auth = model.registry.auth;
-        let pushed: pulumi.Resource[] = args.registryReady;
+        const { cloudName, app, registry } = args;
+        const auth = registry.auth;
+        let pushed: pulumi.Resource[] = args.managerReady;
         if (app.source.kind === "build") {
             // The tag is the content hash of the build context: unchanged sources, no rebuild.
             const repo = `${app.name}:${app.source.hash}`;
-            this.imageRef = `${model.registry.address}/${repo}`;
+            this.imageRef = `${registry.address}/${repo}`;
             pushed = [
                 new docker.Image(
                     `${name}-image`,
                     {
-                        imageName: `${model.registry.pushAddress}/${repo}`,
+                        imageName: `${registry.pushAddress}/${repo}`,
                         build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args },
-                        registry: auth ? { server: model.registry.pushAddress, username: auth.username, password: args.secret(auth.password.secret) } : undefined,
+                        registry: auth ? { server: registry.pushAddress, username: auth.username, password: auth.password } : undefined,
                     },
-                    { parent: this, dependsOn: args.registryReady },
+                    { parent: this, dependsOn: args.managerReady },
                 ),
             ];
         } else {
@@ -52,7 +54,6 @@ export class Application extends pulumi.ComponentResource {
         const envs = app.env.map((e) => ("value" in e ? pulumi.output(`${e.name}=${e.value}`) : pulumi.interpolate`${e.name}=${args.secret(e.secret)}`));
         for (const replica of app.replicas) {
             const node = args.nodes[replica.node];
-            const nodeHost = model.nodes.find((n) => n.name === replica.node)!;
             const image = new docker.RemoteImage(
                 replicaResourceName(name, replica.node),
                 { name: this.imageRef, keepLocally: true },
@@ -62,10 +63,10 @@ export class Application extends pulumi.ComponentResource {
                 new docker.Container(
                     replicaResourceName(name, replica.node),
                     {
-                        name: appContainerName(model.cloudName, app.name, replica.node),
+                        name: appContainerName(cloudName, app.name, replica.node),
                         image: image.imageId,
-                        envs: [`MATRIX_APP=${app.name}`, `MATRIX_NODE=${replica.node}`, `MATRIX_CLOUD=${model.cloudName}`, ...envs],
-                        ports: [{ internal: app.containerPort, external: replica.hostPort, ip: nodeHost.address }],
+                        envs: [`MATRIX_APP=${app.name}`, `MATRIX_NODE=${replica.node}`, `MATRIX_CLOUD=${cloudName}`, ...envs],
+                        ports: [{ internal: app.containerPort, external: replica.hostPort, ip: replica.address }],
                         memory: app.memory,
                         // Docker's own default, stated: the provider reads MemorySwap back, so
                         // leaving it out shows a change on every refresh and second up.
@@ -78,7 +79,7 @@ export class Application extends pulumi.ComponentResource {
                         // An init as PID 1 forwards SIGTERM, so replicas stop in well under Docker's 10 s grace.
                         init: true,
                         labels: [
-                            { label: "matrix.cloud", value: model.cloudName },
+                            { label: "matrix.cloud", value: cloudName },
                             { label: "matrix.app", value: app.name },
                             { label: "matrix.node", value: replica.node },
                         ],

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { allHosts, Host as HostModel, Model } from "../core/model";
-import { renderDaemonJson } from "../core/render";
+import { renderFiles } from "../core/render";
 import { Application } from "./application";
 import { Host } from "./host";
 import { Lab } from "./lab";
@@ -36,22 +36,41 @@ export class Cloud extends pulumi.ComponentResource {
     constructor(name: string, args: CloudArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Cloud", name, {}, opts);
         const { model } = args;
+        // The cloud translates the model: files are rendered here, components only place them.
+        const files = renderFiles(model);
 
         // Hosts: in lab mode the lab creates them first; either way each gets a bootstrapped Host.
-        const lab = model.mode === "lab" ? new Lab("lab", { model, projectDir: args.projectDir, stack: args.stack }, { parent: this }) : undefined;
-        const daemonJson = renderDaemonJson(model);
-        const auth = model.registry.auth;
-        const registryPassword = auth ? args.secret(auth.password.secret) : undefined;
+        const lab =
+            model.mode === "lab"
+                ? new Lab(
+                      "lab",
+                      {
+                          cloudName: model.cloudName,
+                          baseImage: model.baseImage,
+                          domain: model.domain,
+                          network: model.network,
+                          manager: model.manager,
+                          nodes: model.nodes,
+                          lab: model.lab!,
+                          routerPort: model.router.port,
+                          registryPort: model.registry.port,
+                          projectDir: args.projectDir,
+                          stack: args.stack,
+                      },
+                      { parent: this },
+                  )
+                : undefined;
+        const auth = model.registry.auth && { username: model.registry.auth.username, password: args.secret(model.registry.auth.password.secret) };
         const hosts: Record<string, Host> = {};
         for (const h of allHosts(model)) {
             hosts[h.name] = new Host(
                 h.name,
                 {
                     host: h,
-                    daemonJson,
+                    daemonJson: files.daemonJson,
                     ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args)),
                     pinHostKeys: !lab,
-                    registryAuth: auth && h.role === "node" ? { address: model.registry.address, username: auth.username, password: registryPassword! } : undefined,
+                    registryAuth: auth && h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
                 },
                 { parent: this, dependsOn: lab ? [lab.machines[h.name]] : [] },
             );
@@ -59,7 +78,15 @@ export class Cloud extends pulumi.ComponentResource {
         const managerHost = hosts[model.manager.name];
         const manager = new Manager(
             model.manager.name,
-            { model, host: managerHost, projectDir: args.projectDir, registryPassword },
+            {
+                cloudName: model.cloudName,
+                baseImage: model.baseImage,
+                machine: model.manager,
+                host: managerHost,
+                projectDir: args.projectDir,
+                registry: { port: model.registry.port, config: files.registryConfig, auth },
+                dns: { conf: files.dnsmasqConf, records: files.dnsHosts },
+            },
             { parent: this },
         );
 
@@ -67,19 +94,29 @@ export class Cloud extends pulumi.ComponentResource {
             (app) =>
                 new Application(
                     app.name,
-                    { model, app, nodes: hosts, secret: args.secret, registryReady: [manager.registry.ready, manager.dns.ready] },
+                    {
+                        cloudName: model.cloudName,
+                        app,
+                        registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
+                        nodes: Object.fromEntries(app.replicas.map((r) => [r.node, hosts[r.node]])),
+                        secret: args.secret,
+                        managerReady: [manager.registry.ready, manager.dns.ready],
+                    },
                     { parent: this },
                 ),
         );
-        new Router("router", { model, manager: managerHost, image: manager.image, backends: apps.flatMap((a) => a.containers) }, { parent: manager });
+        new Router(
+            "router",
+            { cloudName: model.cloudName, manager: managerHost, image: manager.image, port: model.router.port, adminPort: model.router.adminPort, vcl: files.vcl, backends: apps.flatMap((a) => a.containers) },
+            { parent: manager },
+        );
 
         // Plain outputs: nothing here is secret.
-        const address = (node: string) => model.nodes.find((n) => n.name === node)!.address;
         const port = lab ? model.lab!.routerPort : model.router.port;
         this.routerUrl = `http://${lab ? "127.0.0.1" : model.manager.address}${port === 80 ? "" : `:${port}`}/`;
         this.registryAddress = model.registry.address;
         this.nodes = model.nodes.map((n) => ({ name: n.name, address: n.address }));
-        this.placement = model.applications.flatMap((a) => a.replicas.map((r) => ({ app: a.name, node: r.node, address: address(r.node), hostPort: r.hostPort })));
+        this.placement = model.applications.flatMap((a) => a.replicas.map((r) => ({ app: a.name, node: r.node, address: r.address, hostPort: r.hostPort })));
         this.applications = Object.fromEntries(
             model.applications.map((a, i) => [
                 a.name,

@@ -2,16 +2,17 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { paths, serviceContainerName } from "../core/layout";
-import { Model } from "../core/model";
-import { renderDnsHosts, renderDnsmasqConf } from "../core/render";
 import { renderScript } from "../core/scripts";
 import { Host } from "./host";
 import { remoteFile } from "./remoteFile";
 
 export interface DnsArgs {
-    model: Model;
+    cloudName: string;
     manager: Host;
     image: pulumi.Input<string>;
+    /** Rendered dnsmasq.conf (a change restarts dnsmasq) and hosts file (a change is reloaded). */
+    conf: string;
+    records: string;
 }
 
 /**
@@ -25,13 +26,14 @@ export class Dns extends pulumi.ComponentResource {
 
     constructor(name: string, args: DnsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Dns", name, {}, opts);
-        const { model, manager } = args;
-        const conf = remoteFile(`${name}-config`, { connection: manager.connection, file: paths.host.dnsmasqConf, content: renderDnsmasqConf(model) }, { parent: this });
-        const records = remoteFile(`${name}-records`, { connection: manager.connection, file: paths.host.dnsHosts, content: renderDnsHosts(model) }, { parent: this });
+        const { manager } = args;
+        const containerName = serviceContainerName(args.cloudName, "dns");
+        const conf = remoteFile(`${name}-config`, { connection: manager.connection, file: paths.host.dnsmasqConf, content: args.conf }, { parent: this });
+        const records = remoteFile(`${name}-records`, { connection: manager.connection, file: paths.host.dnsHosts, content: args.records }, { parent: this });
         this.container = new docker.Container(
             name,
             {
-                name: serviceContainerName(model.cloudName, "dns"),
+                name: containerName,
                 image: args.image,
                 command: ["matrix-dns"],
                 networkMode: "host",
@@ -47,7 +49,7 @@ export class Dns extends pulumi.ComponentResource {
             `${name}-reload`,
             {
                 connection: manager.connection,
-                create: renderScript("signal-container", { why: "reload the DNS records (addn-hosts) without a restart", signal: "HUP", container: serviceContainerName(model.cloudName, "dns") }),
+                create: renderScript("signal-container", { why: "reload the DNS records (addn-hosts) without a restart", signal: "HUP", container: containerName }),
                 triggers: [records.hash, this.container.id],
             },
             { parent: this, dependsOn: [this.container, records.command] },

@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { labNames } from "../core/layout";
-import { allHosts, Model } from "../core/model";
+import { Host as HostModel, Lab as LabModel } from "../core/model";
 import { renderScript, shq } from "../core/scripts";
 import { localImage } from "./localImage";
 
@@ -18,7 +18,19 @@ export const LAB_HOST_CAPS = [
 ];
 
 export interface LabArgs {
-    model: Model;
+    cloudName: string;
+    /** FROM of the lab host image. */
+    baseImage: string;
+    domain: string;
+    network: { cidr: string; gateway: string };
+    /** The machines to create; the manager also publishes the router and the registry. */
+    manager: HostModel;
+    nodes: HostModel[];
+    /** The loopback ports the router and registry are published on. */
+    lab: LabModel;
+    /** The manager ports they are published from. */
+    routerPort: number;
+    registryPort: number;
     /** Repo root: lab/host is the host image's build context; .lab/<stack> keeps the SSH key. */
     projectDir: string;
     stack: string;
@@ -37,9 +49,8 @@ export class Lab extends pulumi.ComponentResource {
 
     constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Lab", name, {}, opts);
-        const { model } = args;
-        const lab = model.lab!;
-        const cloud = model.cloudName;
+        const { lab, manager } = args;
+        const cloud = args.cloudName;
         const names = labNames(cloud);
         const keyDir = path.join(args.projectDir, ".lab", args.stack);
         this.privateKeyPath = path.join(keyDir, "id_ed25519");
@@ -55,28 +66,28 @@ export class Lab extends pulumi.ComponentResource {
         const publicKey = new command.local.Command(`${name}-ssh-public-key`, { create: `cat ${shq(`${this.privateKeyPath}.pub`)}` }, { parent: this, dependsOn: [key] }).stdout;
 
         const context = path.join(args.projectDir, "lab", "host");
-        const { image } = localImage(`${name}-host-image`, { repository: names.hostImage, context, baseImage: model.baseImage }, { parent: this });
+        const { image } = localImage(`${name}-host-image`, { repository: names.hostImage, context, baseImage: args.baseImage }, { parent: this });
 
         const network = new docker.Network(
             `${name}-network`,
-            { name: names.network, driver: "bridge", ipamConfigs: [{ subnet: model.network.cidr, gateway: model.network.gateway }] },
+            { name: names.network, driver: "bridge", ipamConfigs: [{ subnet: args.network.cidr, gateway: args.network.gateway }] },
             { parent: this },
         );
 
-        allHosts(model).forEach((host) => {
+        [manager, ...args.nodes].forEach((host) => {
             const volume = new docker.Volume(`${name}-${host.name}-docker`, { name: names.hostVolume(host.name) }, { parent: this });
             // Only loopback ports are published: SSH per host, and on the manager the router
             // and the registry (the deploying machine pushes images there).
             const ports = [{ internal: 22, external: host.ssh.port, ip: "127.0.0.1" }];
             if (host.role === "manager")
-                ports.push({ internal: model.router.port, external: lab.routerPort, ip: "127.0.0.1" }, { internal: model.registry.port, external: lab.registryPort, ip: "127.0.0.1" });
+                ports.push({ internal: args.routerPort, external: lab.routerPort, ip: "127.0.0.1" }, { internal: args.registryPort, external: lab.registryPort, ip: "127.0.0.1" });
             this.machines[host.name] = new docker.Container(
                 `${name}-${host.name}`,
                 {
                     name: names.host(host.name),
                     image: image.imageName,
                     hostname: host.name,
-                    domainname: model.domain,
+                    domainname: args.domain,
                     envs: [pulumi.interpolate`AUTHORIZED_KEY=${publicKey}`],
                     capabilities: { adds: LAB_HOST_CAPS },
                     securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
@@ -86,8 +97,8 @@ export class Lab extends pulumi.ComponentResource {
                     mounts: [{ type: "volume", source: volume.name, target: "/var/lib/docker" }],
                     networksAdvanced: [{ name: network.name, ipv4Address: host.address }],
                     // Machines resolve the private domain through the manager's dnsmasq, like DHCP clients in the seed.
-                    dns: [model.manager.address],
-                    dnsSearches: [model.domain],
+                    dns: [manager.address],
+                    dnsSearches: [args.domain],
                     ports,
                     restart: "unless-stopped",
                     labels: [

@@ -1,19 +1,24 @@
 import * as command from "@pulumi/command";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Model } from "../core/model";
+import { Host as HostModel } from "../core/model";
 import { renderScript } from "../core/scripts";
-import { Dns } from "./dns";
+import { Dns, DnsArgs } from "./dns";
 import { Host } from "./host";
-import { Registry } from "./registry";
+import { Registry, RegistryArgs } from "./registry";
 import { localImage } from "./localImage";
 
 export interface ManagerArgs {
-    model: Model;
+    cloudName: string;
+    /** FROM of the services image. */
+    baseImage: string;
+    /** The manager machine (its name and SSH connection ship the services image) and its bootstrapped Host. */
+    machine: HostModel;
     host: Host;
     /** Repo root: images/services is the services image's build context. */
     projectDir: string;
-    registryPassword?: pulumi.Input<string>;
+    registry: Omit<RegistryArgs, "cloudName" | "manager" | "image">;
+    dns: Omit<DnsArgs, "cloudName" | "manager" | "image">;
 }
 
 /**
@@ -28,27 +33,27 @@ export class Manager extends pulumi.ComponentResource {
 
     constructor(name: string, args: ManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Manager", name, {}, opts);
-        const { model, host } = args;
+        const { cloudName, machine, host } = args;
         const context = path.join(args.projectDir, "images", "services");
         const { image: built, imageName } = localImage(
             `${name}-services-image`,
-            { repository: `${model.cloudName}-services`, context, baseImage: model.baseImage },
+            { repository: `${cloudName}-services`, context, baseImage: args.baseImage },
             { parent: this },
         );
         const shipped = new command.local.Command(
             `${name}-services-image-ship`,
             {
                 create: host.sshArgs.apply((sshArgs) =>
-                    renderScript("ship-image", { host: model.manager.name, sshArgs, port: model.manager.ssh.port, user: model.manager.ssh.user, sshHost: model.manager.ssh.host, image: imageName }),
+                    renderScript("ship-image", { host: machine.name, sshArgs, port: machine.ssh.port, user: machine.ssh.user, sshHost: machine.ssh.host, image: imageName }),
                 ),
                 triggers: [imageName],
             },
             { parent: this, dependsOn: [built, host.ready] },
         );
         this.image = pulumi.output(shipped.stdout).apply(() => imageName);
-        const common = { model, manager: host, image: this.image };
-        this.registry = new Registry(`${name}-registry`, { ...common, password: args.registryPassword }, { parent: this });
-        this.dns = new Dns(`${name}-dns`, common, { parent: this });
+        const common = { cloudName, manager: host, image: this.image };
+        this.registry = new Registry(`${name}-registry`, { ...common, ...args.registry }, { parent: this });
+        this.dns = new Dns(`${name}-dns`, { ...common, ...args.dns }, { parent: this });
         this.registerOutputs({ image: this.image });
     }
 }

@@ -2,19 +2,20 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { paths, serviceContainerName } from "../core/layout";
-import { Model } from "../core/model";
-import { renderRegistryConfig } from "../core/render";
 import { renderScript } from "../core/scripts";
 import { Host } from "./host";
 import { remoteFile } from "./remoteFile";
 
 export interface RegistryArgs {
-    model: Model;
+    cloudName: string;
     manager: Host;
     /** The services image, already present on the manager. */
     image: pulumi.Input<string>;
-    /** Secret; set when the registry requires credentials. */
-    password?: pulumi.Input<string>;
+    port: number;
+    /** Rendered config.yml. */
+    config: string;
+    /** Set when the registry requires credentials; the password is secret. */
+    auth?: { username: string; password: pulumi.Input<string> };
 }
 
 /** The private Docker registry on the manager: config, optional htpasswd, a data volume, the container. */
@@ -24,10 +25,9 @@ export class Registry extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Registry", name, {}, opts);
-        const { model, manager } = args;
-        const config = remoteFile(`${name}-config`, { connection: manager.connection, file: paths.host.registryConfig, content: renderRegistryConfig(model) }, { parent: this });
+        const { cloudName, manager, auth } = args;
+        const config = remoteFile(`${name}-config`, { connection: manager.connection, file: paths.host.registryConfig, content: args.config }, { parent: this });
         const inputs: pulumi.Resource[] = [config.command];
-        const auth = model.registry.auth;
         if (auth) {
             // The password only ever travels on stdin, and the command logs nothing.
             inputs.push(
@@ -36,18 +36,18 @@ export class Registry extends pulumi.ComponentResource {
                     {
                         connection: manager.connection,
                         create: pulumi.output(args.image).apply((image) => renderScript("htpasswd", { file: paths.host.registryHtpasswd, image, user: auth.username })),
-                        stdin: pulumi.secret(args.password!),
+                        stdin: pulumi.secret(auth.password),
                         logging: "none",
                     },
                     { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
                 ),
             );
         }
-        const data = new docker.Volume(`${name}-data`, { name: `${model.cloudName}-registry-data` }, { parent: this, provider: manager.provider });
+        const data = new docker.Volume(`${name}-data`, { name: `${cloudName}-registry-data` }, { parent: this, provider: manager.provider });
         const container = new docker.Container(
             name,
             {
-                name: serviceContainerName(model.cloudName, "registry"),
+                name: serviceContainerName(cloudName, "registry"),
                 image: args.image,
                 command: ["matrix-registry"],
                 networkMode: "host",
@@ -63,9 +63,9 @@ export class Registry extends pulumi.ComponentResource {
         );
         this.ready = new command.remote.Command(
             `${name}-ready`,
-            { connection: manager.connection, create: renderScript("wait-port", { what: "registry", port: model.registry.port, attempts: 120 }), triggers: [container.id] },
+            { connection: manager.connection, create: renderScript("wait-port", { what: "registry", port: args.port, attempts: 120 }), triggers: [container.id] },
             { parent: this, dependsOn: [container] },
         );
-        this.registerOutputs({ address: model.registry.address });
+        this.registerOutputs({ ready: this.ready });
     }
 }

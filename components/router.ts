@@ -2,16 +2,19 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { paths, serviceContainerName } from "../core/layout";
-import { Model } from "../core/model";
-import { renderVcl } from "../core/render";
 import { renderScript } from "../core/scripts";
 import { Host } from "./host";
 import { remoteFile } from "./remoteFile";
 
 export interface RouterArgs {
-    model: Model;
+    cloudName: string;
     manager: Host;
     image: pulumi.Input<string>;
+    /** varnishd's listening and (loopback) management ports. */
+    port: number;
+    adminPort: number;
+    /** Rendered VCL. */
+    vcl: string;
     /** Resources the new routes point at (app containers): the VCL is switched after them. */
     backends: pulumi.Resource[];
 }
@@ -23,10 +26,9 @@ export interface RouterArgs {
 export class Router extends pulumi.ComponentResource {
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Router", name, {}, opts);
-        const { model, manager } = args;
-        const vcl = renderVcl(model);
-        const file = remoteFile(`${name}-vcl`, { connection: manager.connection, file: paths.host.vcl, content: vcl }, { parent: this });
-        const containerName = serviceContainerName(model.cloudName, "router");
+        const { manager } = args;
+        const file = remoteFile(`${name}-vcl`, { connection: manager.connection, file: paths.host.vcl, content: args.vcl }, { parent: this });
+        const containerName = serviceContainerName(args.cloudName, "router");
         const container = new docker.Container(
             name,
             {
@@ -35,7 +37,7 @@ export class Router extends pulumi.ComponentResource {
                 command: ["matrix-varnish"],
                 // Host networking: no userland proxy in the request path; the admin port binds 127.0.0.1 only.
                 networkMode: "host",
-                envs: [`ROUTER_PORT=${model.router.port}`, `ADMIN_PORT=${model.router.adminPort}`],
+                envs: [`ROUTER_PORT=${args.port}`, `ADMIN_PORT=${args.adminPort}`],
                 mounts: [{ type: "bind", source: paths.host.routerDir, target: paths.container.routerDir, readOnly: true }],
                 restart: "unless-stopped",
             },

@@ -366,3 +366,23 @@ export function renderRegistryConfig(model: Model): string {
         auth: model.registry.auth ? { realm: "matrix-registry", path: paths.container.registryHtpasswd } : null,
     });
 }
+
+/** Every file the cloud writes on its hosts, rendered from the model in one place. */
+export interface RenderedFiles {
+    daemonJson: string;
+    registryConfig: string;
+    dnsmasqConf: string;
+    dnsHosts: string;
+    vcl: string;
+}
+
+/** The model's files, for the components to place (they render nothing themselves). */
+export function renderFiles(model: Model): RenderedFiles {
+    return {
+        daemonJson: renderDaemonJson(model),
+        registryConfig: renderRegistryConfig(model),
+        dnsmasqConf: renderDnsmasqConf(model),
+        dnsHosts: renderDnsHosts(model),
+        vcl: renderVcl(model),
+    };
+}

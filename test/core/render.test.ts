@@ -12,6 +12,7 @@ import { Model } from "../../core/model";
 import {
     regexEscape,
     renderDaemonJson,
+    renderFiles,
     renderDnsHosts,
     renderDnsmasqConf,
     renderRegistryConfig,
@@ -105,6 +106,17 @@ function route(p: ParsedVcl, host: string, url: string): string | undefined {
 }
 
 // ------------------------------------------------------------------------------------------------
+
+test("renderFiles: every file the cloud writes, each as its own renderer makes it", () => {
+    const m = sampleModel();
+    expect(renderFiles(m)).toEqual({
+        daemonJson: renderDaemonJson(m),
+        registryConfig: renderRegistryConfig(m),
+        dnsmasqConf: renderDnsmasqConf(m),
+        dnsHosts: renderDnsHosts(m),
+        vcl: renderVcl(m),
+    });
+});
 
 describe("renderVcl", () => {
     const model = sampleModel();
