@@ -7,7 +7,6 @@ import { Application } from "./application";
 import { Host } from "./host";
 import { Lab } from "./lab";
 import { Manager } from "./manager";
-import { Router } from "./router";
 
 export interface CloudArgs {
     model: Model;
@@ -75,14 +74,13 @@ export class Cloud extends pulumi.ComponentResource {
                 { parent: this, dependsOn: lab ? [lab.machines[h.name]] : [] },
             );
         }
-        const managerHost = hosts[model.manager.name];
         const manager = new Manager(
             model.manager.name,
             {
                 cloudName: model.cloudName,
                 baseImage: model.baseImage,
                 machine: model.manager,
-                host: managerHost,
+                host: hosts[model.manager.name],
                 projectDir: args.projectDir,
                 registry: { port: model.registry.port, config: files.registryConfig, auth },
                 dns: { conf: files.dnsmasqConf, records: files.dnsHosts },
@@ -100,16 +98,12 @@ export class Cloud extends pulumi.ComponentResource {
                         registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
                         nodes: Object.fromEntries(app.replicas.map((r) => [r.node, hosts[r.node]])),
                         secret: args.secret,
-                        managerReady: [manager.registry.ready, manager.dns.ready],
+                        managerReady: manager.ready,
                     },
                     { parent: this },
                 ),
         );
-        new Router(
-            "router",
-            { cloudName: model.cloudName, manager: managerHost, image: manager.image, port: model.router.port, adminPort: model.router.adminPort, vcl: files.vcl, backends: apps.flatMap((a) => a.containers) },
-            { parent: manager },
-        );
+        manager.addRouter("router", { port: model.router.port, adminPort: model.router.adminPort, vcl: files.vcl, backends: apps.flatMap((a) => a.containers) });
 
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;

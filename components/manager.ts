@@ -7,6 +7,7 @@ import { Dns, DnsArgs } from "./dns";
 import { Host } from "./host";
 import { Registry, RegistryArgs } from "./registry";
 import { localImage } from "./localImage";
+import { Router, RouterArgs } from "./router";
 
 export interface ManagerArgs {
     cloudName: string;
@@ -23,13 +24,15 @@ export interface ManagerArgs {
 
 /**
  * The manager's services: one image (registry, dnsmasq, Varnish) built here from the base image
- * and shipped over SSH, since the registry cannot serve its own image. The router is added by
- * the cloud once the applications exist (see Router).
+ * and shipped over SSH, since the registry cannot serve its own image. The router is added
+ * with addRouter once the applications exist (see Router).
  */
 export class Manager extends pulumi.ComponentResource {
     readonly image: pulumi.Output<string>;
-    readonly registry: Registry;
-    readonly dns: Dns;
+    /** The services applications deploy through are up: the registry accepts pushes and DNS serves its name. */
+    readonly ready: pulumi.Resource[];
+    private readonly cloudName: string;
+    private readonly host: Host;
 
     constructor(name: string, args: ManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Manager", name, {}, opts);
@@ -51,9 +54,20 @@ export class Manager extends pulumi.ComponentResource {
             { parent: this, dependsOn: [built, host.ready] },
         );
         this.image = pulumi.output(shipped.stdout).apply(() => imageName);
+        this.cloudName = cloudName;
+        this.host = host;
         const common = { cloudName, manager: host, image: this.image };
-        this.registry = new Registry(`${name}-registry`, { ...common, ...args.registry }, { parent: this });
-        this.dns = new Dns(`${name}-dns`, { ...common, ...args.dns }, { parent: this });
+        const registry = new Registry(`${name}-registry`, { ...common, ...args.registry }, { parent: this });
+        const dns = new Dns(`${name}-dns`, { ...common, ...args.dns }, { parent: this });
+        this.ready = [registry.ready, dns.ready];
         this.registerOutputs({ image: this.image });
+    }
+
+    /**
+     * The router, added once the applications exist (its VCL is switched after their containers
+     * start). Created here so it stays the manager's child: its URN is what it always was.
+     */
+    addRouter(name: string, args: Pick<RouterArgs, "port" | "adminPort" | "vcl" | "backends">): Router {
+        return new Router(name, { cloudName: this.cloudName, manager: this.host, image: this.image, ...args }, { parent: this });
     }
 }
