@@ -88,6 +88,6 @@ export class Application extends pulumi.ComponentResource {
                 ),
             );
         }
-        this.registerOutputs({ image: this.imageRef, replicas: app.replicas });
+        this.registerOutputs({ containers: this.containers, imageRef: this.imageRef });
     }
 }

@@ -122,7 +122,7 @@ export class Cloud extends pulumi.ComponentResource {
                 },
             ]),
         );
-        this.registerOutputs({ routerUrl: this.routerUrl, registry: this.registryAddress, nodes: this.nodes, placement: this.placement, applications: this.applications });
+        this.registerOutputs({ routerUrl: this.routerUrl, registryAddress: this.registryAddress, nodes: this.nodes, placement: this.placement, applications: this.applications });
     }
 }
 

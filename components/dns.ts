@@ -54,6 +54,6 @@ export class Dns extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [this.container, records.command] },
         );
-        this.registerOutputs({});
+        this.registerOutputs({ container: this.container, ready: this.ready });
     }
 }

@@ -77,6 +77,6 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [this.ready] },
         );
-        this.registerOutputs({ name: host.name, address: host.address });
+        this.registerOutputs({ connection: this.connection, ready: this.ready, provider: this.provider, sshArgs: this.sshArgs });
     }
 }

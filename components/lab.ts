@@ -109,6 +109,6 @@ export class Lab extends pulumi.ComponentResource {
                 { parent: this, deleteBeforeReplace: true },
             );
         });
-        this.registerOutputs({ network: network.name, privateKeyPath: this.privateKeyPath });
+        this.registerOutputs({ privateKeyPath: this.privateKeyPath, privateKey: this.privateKey, machines: this.machines });
     }
 }

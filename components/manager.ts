@@ -60,7 +60,7 @@ export class Manager extends pulumi.ComponentResource {
         const registry = new Registry(`${name}-registry`, { ...common, ...args.registry }, { parent: this });
         const dns = new Dns(`${name}-dns`, { ...common, ...args.dns }, { parent: this });
         this.ready = [registry.ready, dns.ready];
-        this.registerOutputs({ image: this.image });
+        this.registerOutputs({ image: this.image, ready: this.ready });
     }
 
     /**

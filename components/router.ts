@@ -24,6 +24,9 @@ export interface RouterArgs {
  * file is written, then loaded into the running varnishd with vcl.load + vcl.use.
  */
 export class Router extends pulumi.ComponentResource {
+    /** Name of the VCL loaded into varnishd (derived from its content). */
+    readonly vcl: string;
+
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Router", name, {}, opts);
         const { manager } = args;
@@ -44,16 +47,16 @@ export class Router extends pulumi.ComponentResource {
             // Deliberately independent of the VCL content: route changes must not replace it.
             { parent: this, provider: manager.provider, dependsOn: [file.command], deleteBeforeReplace: true },
         );
-        const vclName = `matrix_${file.hash}`;
+        this.vcl = `matrix_${file.hash}`;
         new command.remote.Command(
             `${name}-vcl-load`,
             {
                 connection: manager.connection,
-                create: renderScript("vcl-load", { container: containerName, name: vclName, file: paths.container.vcl }),
+                create: renderScript("vcl-load", { container: containerName, name: this.vcl, file: paths.container.vcl }),
                 triggers: [file.hash, container.id],
             },
             { parent: this, dependsOn: [container, file.command, ...args.backends] },
         );
-        this.registerOutputs({ vcl: vclName });
+        this.registerOutputs({ vcl: this.vcl });
     }
 }

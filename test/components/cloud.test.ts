@@ -65,6 +65,23 @@ describe("dev stack resource graph (mocks)", () => {
         expect(cpus.byName("docker:index/container:Container", "simplewebapp2@node1").inputs.cpus).toBe("0.5");
     });
 
+    test("each component registers its public fields as outputs", () => {
+        const registered = (type: string, name: string) => run.componentOutputs[run.byName(`matrix:index:${type}`, name).urn];
+        expect(registered("Cloud", "matrix")).toEqual(["applications", "nodes", "placement", "registryAddress", "routerUrl"]);
+        expect(registered("Lab", "lab")).toEqual(["machines", "privateKey", "privateKeyPath"]);
+        expect(registered("Host", "node1")).toEqual(["connection", "provider", "ready", "sshArgs"]);
+        expect(registered("Manager", "manager")).toEqual(["image", "ready"]);
+        expect(registered("Registry", "manager-registry")).toEqual(["ready"]);
+        expect(registered("Dns", "manager-dns")).toEqual(["container", "ready"]);
+        expect(registered("Router", "router")).toEqual(["vcl"]);
+        expect(registered("Application", "simplewebapp1")).toEqual(["containers", "imageRef"]);
+    });
+
+    test("the router is the manager's child; apps wait for the manager's registry and DNS", () => {
+        expect(run.byName("matrix:index:Router", "router").parent).toBe(run.byName("matrix:index:Manager", "manager").urn);
+        expect(run.byName("docker:index/image:Image", "simplewebapp1-image").dependencies.map(last)).toEqual(expect.arrayContaining(["manager-registry-ready", "manager-dns-reload"]));
+    });
+
     test("files on hosts do not ask sshd for the previous output (a stock sshd refuses it with a warning)", () => {
         expect(run.byName("command:remote:Command", "router-vcl").inputs.addPreviousOutputInEnv).toBe(false);
     });

@@ -44,6 +44,13 @@ async function main() {
             callback(err, res);
         });
     };
+    // Output names each component registers (registerOutputs), by URN.
+    const componentOutputs: Record<string, string[]> = {};
+    const originalOutputs = proto.registerResourceOutputs;
+    proto.registerResourceOutputs = function (this: unknown, req: any, callback: any) {
+        componentOutputs[req.getUrn()] = Object.keys(req.getOutputs()?.toJavaScript() ?? {}).sort();
+        return originalOutputs.call(this, req, callback);
+    };
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) all[`matrix:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     for (const [k, v] of Object.entries(secrets)) all[`matrix:${k}`] = v as string;
@@ -61,7 +68,7 @@ async function main() {
     while (pending > 0 || Date.now() - last < 500) await new Promise((r) => setTimeout(r, 25));
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await new Promise((r) => (v as pulumi.Output<unknown>).apply(r)) : v;
-    process.stdout.write(JSON.stringify({ resources, outputs }));
+    process.stdout.write(JSON.stringify({ resources, outputs, componentOutputs }));
 }
 main().then(
     () => process.exit(0),
