@@ -1,8 +1,11 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { appContainerName, replicaResourceName } from "../core/layout";
 import { Application as App } from "../core/model";
+import { healthTest, replicaVersion } from "../core/replica";
+import { renderScript } from "../core/scripts";
 import { Host } from "./host";
 
 export interface ApplicationArgs {
@@ -10,6 +13,8 @@ export interface ApplicationArgs {
     app: App;
     /** Where nodes pull (address) and this machine pushes (pushAddress); auth when the registry requires it. */
     registry: { address: string; pushAddress: string; auth?: { username: string; password: pulumi.Input<string> } };
+    /** Range the host port of a new replica version is picked from. */
+    hostPorts: { start: number; end: number };
     /** The Hosts of the nodes the app's replicas run on, by node name. */
     nodes: Record<string, Host>;
     /** Secret config values by key (env secrets). */
@@ -18,14 +23,34 @@ export interface ApplicationArgs {
     managerReady: pulumi.Resource[];
 }
 
+/** One replica as the router sees it: where it listens, and the gate that says it is healthy. */
+export interface ReplicaEndpoint {
+    node: string;
+    address: string;
+    hostPort: pulumi.Output<number>;
+    /** Container name (secret when the app has secret env values: they count in its version). */
+    container: pulumi.Output<string>;
+    /** Passes once the replica's health check does (see templates/scripts/wait-healthy.sh.hbs). */
+    healthy: command.remote.Command;
+}
+
 /**
  * One application: its image (built here from a directory and pushed to the manager's registry,
- * or an existing reference), pulled by each node it is placed on, and one container per replica.
+ * an earlier build pinned by `version`, or an existing reference), pulled by each node it is
+ * placed on, and one container per replica.
+ *
+ * Updates are rolling and start-first: a changed replica is a create-before-delete replacement
+ * whose new container (named by its version, on a newly picked host port) starts beside the old
+ * one; `pulumi up` waits until it is healthy, `parallelism` replicas at a time; the router
+ * switches to the new replicas only once all are healthy, and the engine deletes the old ones
+ * last (after the switch), each stopped with its stop signal so in-flight requests finish.
  * Resource names derive from the app and node names only.
  */
 export class Application extends pulumi.ComponentResource {
-    readonly containers: docker.Container[] = [];
+    readonly replicas: ReplicaEndpoint[] = [];
     readonly imageRef: string;
+    /** What a rollback pins: the build's tag (config `version`), or the image reference. */
+    readonly version: string;
 
     constructor(name: string, args: ApplicationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Application", name, {}, opts);
@@ -33,14 +58,13 @@ export class Application extends pulumi.ComponentResource {
         const auth = registry.auth;
         let pushed: pulumi.Resource[] = args.managerReady;
         if (app.source.kind === "build") {
-            // The tag is the content hash of the build context: unchanged sources, no rebuild.
-            const repo = `${app.name}:${app.source.hash}`;
-            this.imageRef = `${registry.address}/${repo}`;
+            // The tag is the content hash of the build definition: unchanged sources, no rebuild.
+            this.imageRef = `${registry.address}/${app.name}:${app.source.hash}`;
             pushed = [
                 new docker.Image(
                     `${name}-image`,
                     {
-                        imageName: `${registry.pushAddress}/${repo}`,
+                        imageName: `${registry.pushAddress}/${app.name}:${app.source.hash}`,
                         build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args },
                         registry: auth ? { server: registry.pushAddress, username: auth.username, password: auth.password } : undefined,
                     },
@@ -48,46 +72,86 @@ export class Application extends pulumi.ComponentResource {
                 ),
             ];
         } else {
-            this.imageRef = app.source.ref;
+            this.imageRef = app.source.kind === "pinned" ? `${registry.address}/${app.name}:${app.source.tag}` : app.source.ref;
         }
+        this.version = app.source.kind === "build" ? app.source.hash : app.source.kind === "pinned" ? app.source.tag : app.source.ref;
 
         const envs = app.env.map((e) => ("value" in e ? pulumi.output(`${e.name}=${e.value}`) : pulumi.interpolate`${e.name}=${args.secret(e.secret)}`));
-        for (const replica of app.replicas) {
+        const limits = {
+            memory: app.memory,
+            // Docker's own default, stated: the provider reads MemorySwap back, so
+            // leaving it out shows a change on every refresh and second up.
+            memorySwap: app.memory === undefined ? undefined : app.memory * 2,
+            memoryReservation: app.memoryReservation,
+            // The provider reads whole CPUs back as "1.0"; "1" would replace the container every up.
+            cpus: app.cpus === undefined ? undefined : Number.isInteger(app.cpus) ? app.cpus.toFixed(1) : String(app.cpus),
+            cpuSet: app.cpuset,
+        };
+        const h = app.health;
+        const healthcheck = { tests: healthTest(app), interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.startPeriod };
+
+        app.replicas.forEach((replica, i) => {
             const node = args.nodes[replica.node];
-            const image = new docker.RemoteImage(
-                replicaResourceName(name, replica.node),
-                { name: this.imageRef, keepLocally: true },
-                { parent: this, provider: node.provider, dependsOn: pushed },
+            const rname = replicaResourceName(name, replica.node);
+            const image = new docker.RemoteImage(rname, { name: this.imageRef, keepLocally: true }, { parent: this, provider: node.provider, dependsOn: pushed });
+            const env = [`MATRIX_APP=${app.name}`, `MATRIX_NODE=${replica.node}`, `MATRIX_CLOUD=${cloudName}`];
+            const version = pulumi
+                .all([image.imageId, pulumi.all(envs)])
+                .apply(([imageId, secretEnv]) => replicaVersion({ imageId, env: [...env, ...secretEnv], port: app.containerPort, limits, healthcheck, restart: app.restart }));
+
+            // A fixed port cannot be shared by two versions: such a replica is replaced stop-first.
+            const hostPort = replica.fixedPort
+                ? pulumi.output(replica.hostPort)
+                : new command.remote.Command(
+                      `${rname}-port`,
+                      {
+                          connection: node.connection,
+                          create: renderScript("pick-port", { app: app.name, preferred: replica.hostPort, ...args.hostPorts }),
+                          // A new version, a new port: picked while the old replica still holds its own.
+                          triggers: [version],
+                          addPreviousOutputInEnv: false,
+                      },
+                      { parent: this },
+                  ).stdout.apply((s) => Number(s.trim()));
+
+            // One rolling wave after another: replica i starts once replica i - parallelism is healthy.
+            const previous = this.replicas[i - app.update.parallelism]?.healthy;
+            const container = new docker.Container(
+                rname,
+                {
+                    name: pulumi.interpolate`${appContainerName(cloudName, app.name, replica.node)}-${version}`,
+                    image: image.imageId,
+                    envs: [...env, ...envs],
+                    ports: [{ internal: app.containerPort, external: hostPort, ip: replica.address }],
+                    ...limits,
+                    restart: app.restart,
+                    healthcheck,
+                    // An init as PID 1 forwards the stop signal, so replicas stop in well under the grace period.
+                    init: true,
+                    // Removal stops the container first (the image's STOPSIGNAL): a drain, not a kill.
+                    destroyGraceSeconds: 10,
+                    labels: [
+                        { label: "matrix.cloud", value: cloudName },
+                        { label: "matrix.app", value: app.name },
+                        { label: "matrix.node", value: replica.node },
+                    ],
+                },
+                { parent: this, provider: node.provider, deleteBeforeReplace: replica.fixedPort, dependsOn: previous ? [previous] : [] },
             );
-            this.containers.push(
-                new docker.Container(
-                    replicaResourceName(name, replica.node),
-                    {
-                        name: appContainerName(cloudName, app.name, replica.node),
-                        image: image.imageId,
-                        envs: [`MATRIX_APP=${app.name}`, `MATRIX_NODE=${replica.node}`, `MATRIX_CLOUD=${cloudName}`, ...envs],
-                        ports: [{ internal: app.containerPort, external: replica.hostPort, ip: replica.address }],
-                        memory: app.memory,
-                        // Docker's own default, stated: the provider reads MemorySwap back, so
-                        // leaving it out shows a change on every refresh and second up.
-                        memorySwap: app.memory === undefined ? undefined : app.memory * 2,
-                        memoryReservation: app.memoryReservation,
-                        // The provider reads whole CPUs back as "1.0"; "1" would replace the container every up.
-                        cpus: app.cpus === undefined ? undefined : Number.isInteger(app.cpus) ? app.cpus.toFixed(1) : String(app.cpus),
-                        cpuSet: app.cpuset,
-                        restart: app.restart,
-                        // An init as PID 1 forwards SIGTERM, so replicas stop in well under Docker's 10 s grace.
-                        init: true,
-                        labels: [
-                            { label: "matrix.cloud", value: cloudName },
-                            { label: "matrix.app", value: app.name },
-                            { label: "matrix.node", value: replica.node },
-                        ],
-                    },
-                    { parent: this, provider: node.provider, deleteBeforeReplace: true },
-                ),
+            const healthy = new command.remote.Command(
+                `${rname}-healthy`,
+                {
+                    connection: node.connection,
+                    // A new container id re-runs the gate (an update runs create again).
+                    create: container.id.apply((id) =>
+                        renderScript("wait-healthy", { id, app: app.name, node: replica.node, attempts: h.deployTimeoutSeconds * 2, seconds: h.deployTimeoutSeconds }),
+                    ),
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this },
             );
-        }
-        this.registerOutputs({ containers: this.containers, imageRef: this.imageRef });
+            this.replicas.push({ node: replica.node, address: replica.address, hostPort, container: container.name, healthy });
+        });
+        this.registerOutputs({ replicas: this.replicas, imageRef: this.imageRef, version: this.version });
     }
 }

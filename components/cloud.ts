@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { allHosts, Host as HostModel, Model } from "../core/model";
-import { renderFiles } from "../core/render";
+import { allHosts, Host as HostModel, Model, withHostPorts } from "../core/model";
+import { renderFiles, renderVcl } from "../core/render";
 import { Application } from "./application";
 import { Host } from "./host";
 import { Lab } from "./lab";
@@ -21,7 +21,8 @@ export interface PlacementRow {
     app: string;
     node: string;
     address: string;
-    hostPort: number;
+    hostPort: pulumi.Output<number>;
+    container: pulumi.Output<string>;
 }
 
 /** The whole private cloud: hosts (lab containers or SSH machines), the manager's services, the apps, the router. */
@@ -30,7 +31,7 @@ export class Cloud extends pulumi.ComponentResource {
     readonly registryAddress: string;
     readonly nodes: { name: string; address: string }[];
     readonly placement: PlacementRow[];
-    readonly applications: Record<string, { urls: string[]; image: string; replicas: PlacementRow[] }>;
+    readonly applications: Record<string, { urls: string[]; image: string; version: string; replicas: PlacementRow[] }>;
 
     constructor(name: string, args: CloudArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Cloud", name, {}, opts);
@@ -96,6 +97,7 @@ export class Cloud extends pulumi.ComponentResource {
                         cloudName: model.cloudName,
                         app,
                         registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
+                        hostPorts: model.hostPorts,
                         nodes: Object.fromEntries(app.replicas.map((r) => [r.node, hosts[r.node]])),
                         secret: args.secret,
                         managerReady: manager.ready,
@@ -103,14 +105,15 @@ export class Cloud extends pulumi.ComponentResource {
                     { parent: this },
                 ),
         );
-        manager.addRouter("router", { port: model.router.port, adminPort: model.router.adminPort, vcl: files.vcl, backends: apps.flatMap((a) => a.containers) });
+        const vcl = pulumi.all(apps.map((a) => pulumi.all(a.replicas.map((r) => r.hostPort)))).apply((ports) => renderVcl(withHostPorts(model, ports)));
+        manager.addRouter("router", { port: model.router.port, adminPort: model.router.adminPort, vcl, backends: apps.flatMap((a) => a.replicas.map((r) => r.healthy)) });
 
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;
         this.routerUrl = `http://${lab ? "127.0.0.1" : model.manager.address}${port === 80 ? "" : `:${port}`}/`;
         this.registryAddress = model.registry.address;
         this.nodes = model.nodes.map((n) => ({ name: n.name, address: n.address }));
-        this.placement = model.applications.flatMap((a) => a.replicas.map((r) => ({ app: a.name, node: r.node, address: r.address, hostPort: r.hostPort })));
+        this.placement = apps.flatMap((a, i) => a.replicas.map((r) => ({ app: model.applications[i].name, node: r.node, address: r.address, hostPort: r.hostPort, container: r.container })));
         this.applications = Object.fromEntries(
             model.applications.map((a, i) => [
                 a.name,
@@ -118,6 +121,7 @@ export class Cloud extends pulumi.ComponentResource {
                     // A route with a hostname matches only that host (with its path prefix).
                     urls: [a.route.hostname ? `http://${a.route.hostname}${port === 80 ? "" : `:${port}`}${a.route.path}` : `${this.routerUrl}${a.route.path.slice(1)}`],
                     image: apps[i].imageRef,
+                    version: apps[i].version,
                     replicas: this.placement.filter((p) => p.app === a.name),
                 },
             ]),

@@ -12,10 +12,10 @@ import { Connection } from "./host";
  */
 export function remoteFile(
     name: string,
-    args: { connection: pulumi.Input<Connection>; file: string; content: string },
+    args: { connection: pulumi.Input<Connection>; file: string; content: pulumi.Input<string> },
     opts: pulumi.CustomResourceOptions,
-): { command: command.remote.Command; hash: string } {
-    const hash = contentHash(args.content);
+): { command: command.remote.Command; hash: pulumi.Output<string> } {
+    const hash = pulumi.output(args.content).apply(contentHash);
     const scripts = fileScripts(args.file);
     const cmd = new command.remote.Command(
         name,

@@ -13,9 +13,9 @@ export interface RouterArgs {
     /** varnishd's listening and (loopback) management ports. */
     port: number;
     adminPort: number;
-    /** Rendered VCL. */
-    vcl: string;
-    /** Resources the new routes point at (app containers): the VCL is switched after them. */
+    /** Rendered VCL (its backends' ports are known once their replicas have one). */
+    vcl: pulumi.Input<string>;
+    /** The new routes' replicas are healthy: the VCL is written and switched only after them. */
     backends: pulumi.Resource[];
 }
 
@@ -25,12 +25,14 @@ export interface RouterArgs {
  */
 export class Router extends pulumi.ComponentResource {
     /** Name of the VCL loaded into varnishd (derived from its content). */
-    readonly vcl: string;
+    readonly vcl: pulumi.Output<string>;
 
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Router", name, {}, opts);
         const { manager } = args;
-        const file = remoteFile(`${name}-vcl`, { connection: manager.connection, file: paths.host.vcl, content: args.vcl }, { parent: this });
+        // Not written before the replicas it names are healthy: a varnishd restart loads this file,
+        // and a failed rollout must leave the router on the version that was serving.
+        const file = remoteFile(`${name}-vcl`, { connection: manager.connection, file: paths.host.vcl, content: args.vcl }, { parent: this, dependsOn: args.backends });
         const containerName = serviceContainerName(args.cloudName, "router");
         const container = new docker.Container(
             name,
@@ -47,12 +49,12 @@ export class Router extends pulumi.ComponentResource {
             // Deliberately independent of the VCL content: route changes must not replace it.
             { parent: this, provider: manager.provider, dependsOn: [file.command], deleteBeforeReplace: true },
         );
-        this.vcl = `matrix_${file.hash}`;
+        this.vcl = pulumi.interpolate`matrix_${file.hash}`;
         new command.remote.Command(
             `${name}-vcl-load`,
             {
                 connection: manager.connection,
-                create: renderScript("vcl-load", { container: containerName, name: this.vcl, file: paths.container.vcl }),
+                create: this.vcl.apply((vcl) => renderScript("vcl-load", { container: containerName, name: vcl, file: paths.container.vcl })),
                 triggers: [file.hash, container.id],
             },
             { parent: this, dependsOn: [container, file.command, ...args.backends] },

@@ -3,8 +3,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import ms from "ms";
 import { z } from "zod";
-import { directoryHash } from "./hash";
+import { contentHash, directoryHash } from "./hash";
 import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection } from "./model";
 import { eligibleNodes, PortRequest, assignPorts, spread } from "./placement";
 import { parsePlan, PlanLine } from "./planfile";
@@ -180,7 +181,9 @@ function checkHosts(c: Check, net: NetworkFacts, domain: string): Host[] {
         if (dhcp && toInt(h.address) >= toInt(dhcp.start) && toInt(h.address) <= toInt(dhcp.end))
             problems.report(at(...p, "address"), `${h.address} is inside the DHCP range ${dhcp.start}-${dhcp.end}; static addresses must be outside it`);
         const ssh = sshConnection(c, h, p, i);
-        return { name: h.name, role: i === 0 && cfg.manager ? "manager" : "node", address: h.address, fqdn: `${h.name}.${domain}`, ssh, groups: h.groups, labels: h.labels };
+        const role = i === 0 && cfg.manager ? "manager" : "node";
+        if (role === "manager" && h.drain) problems.report(at(...p, "drain"), "applies to nodes only (the manager runs no replicas); remove it");
+        return { name: h.name, role, address: h.address, fqdn: `${h.name}.${domain}`, ssh, groups: h.groups, labels: h.labels, drain: h.drain };
     });
 }
 
@@ -315,7 +318,8 @@ function checkApplications(
             memoryReservation,
             restart: a.restart,
             route,
-            health: { path: a.health.path ?? (a.route.stripPrefix ? "/" : route.path), expectStatus: a.health.expectStatus },
+            health: appHealth(a, route),
+            update: a.update,
             director: a.director,
             placedBy: app.lines.length ? "plan" : "config",
         });
@@ -326,13 +330,17 @@ function checkApplications(
 /** A directory to build (with its Dockerfile) or an image reference; undefined when invalid (reported). */
 function appSource({ env, problems }: Check, { a, where, w }: AppCheck): Application["source"] | undefined {
     if (!!a.build === !!a.image) problems.report(where, 'needs exactly one of "build" (a directory with a Dockerfile) or "image" (an image reference)');
-    else if (a.image) return { kind: "image", ref: a.image };
+    else if (a.image) {
+        if (a.version) problems.report(w("version"), `pins a built app to an earlier build; for an image app set image to the earlier reference instead`);
+        else return { kind: "image", ref: a.image };
+    } else if (a.version) return { kind: "pinned", tag: a.version };
     else {
         const b = typeof a.build === "string" ? buildSchema.parse({ context: a.build }) : a.build!;
         const dir = path.resolve(env.projectDir, b.context);
         const dockerfile = path.resolve(dir, b.dockerfile);
         if (!env.isFile(dockerfile)) problems.report(w("build"), `${dockerfile} does not exist; the build context must contain a Dockerfile`);
-        else return { kind: "build", dir, dockerfile: b.dockerfile, args: b.args, hash: env.hashDir(dir) };
+        // Build args and the Dockerfile's name change the image as much as the files do.
+        else return { kind: "build", dir, dockerfile: b.dockerfile, args: b.args, hash: contentHash(JSON.stringify([env.hashDir(dir), b.dockerfile, b.args])) };
     }
     return undefined;
 }
@@ -344,6 +352,8 @@ function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, pla
     if (lines.length && configPlacement) problems.report(w("nodes"), `is also placed by ${plan.name} (lines ${lines.map((l) => l.line).join(", ")}); use one or the other`);
     else if (lines.length) {
         if (a.hostPort !== undefined) problems.report(w("hostPort"), `is set by ${plan.name}; remove it here`);
+        for (const l of lines)
+            if (nodes.list.find((n) => n.name === l.node)?.drain) problems.report(`${plan.name}:${l.line}`, drained(l.node, "move this line to another node"));
         // An unknown node is reported by readPlan; its empty address is never used.
         return lines.map((l) => ({ node: l.node, address: nodes.list.find((n) => n.name === l.node)?.address ?? "", hostPort: l.hostPort }));
     } else if (a.nodes !== undefined && a.replicas !== undefined) problems.report(where, 'set either "nodes" (explicit) or "replicas" (spread), not both');
@@ -354,17 +364,22 @@ function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, pla
             const node = nodes.list.find((h) => h.name === n);
             if (!node) problems.report(w("nodes", i), unknownNode(nodes, n));
             else if (a.nodes!.indexOf(n) !== i) problems.report(w("nodes", i), `node "${n}" is listed twice; one replica per node`);
+            else if (node.drain) problems.report(w("nodes", i), drained(n, "list another node, or use replicas to let placement choose"));
             else placed.push({ node: n, address: node.address, hostPort: a.hostPort });
         });
     } else if (a.replicas !== undefined) {
-        const eligible = eligibleNodes(nodes.list, a.selector);
+        const eligible = eligibleNodes(nodes.list.filter((n) => !n.drain), a.selector);
         if (!nodes.known) {
             /* reported under matrix:nodes */
         } else if (a.replicas > eligible.length)
-            problems.report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}; lower it or add nodes`);
+            problems.report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}${nodes.list.some((n) => n.drain) ? ", drained nodes excluded" : ""}; lower it or add nodes`);
         else return spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, address: n.address, hostPort: a.hostPort }));
     } else problems.report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
     return placed;
+}
+
+function drained(node: string, fix: string): string {
+    return `node "${node}" is drained (drain: true in matrix:nodes); ${fix}, or undrain the node`;
 }
 
 /** The one port the app listens on inside its container, from the config or the plan file. */
@@ -393,6 +408,12 @@ function appResources({ problems }: Check, { a, w }: AppCheck): { memory?: numbe
     if (memory !== undefined && memoryReservation !== undefined && memoryReservation > memory)
         problems.report(w("memoryReservation"), `(${memoryReservation} MiB) must be ≤ memory (${memory} MiB): the soft limit sits below the hard one`);
     return { memory, memoryReservation };
+}
+
+function appHealth(a: AppConfig, route: Application["route"]): Application["health"] {
+    const { deployTimeout, ...h } = a.health;
+    // Without a prefix to strip, the app serves under its route path: probe it there.
+    return { ...h, path: h.path ?? (a.route.stripPrefix ? "/" : route.path), deployTimeoutSeconds: Math.ceil(ms(deployTimeout as ms.StringValue) / 1000) };
 }
 
 /** A route is (hostname or any host, path prefix): apps may share a virtual host. */
@@ -437,9 +458,11 @@ function assemble(
             address: `${manager.fqdn}:${registryPort}`,
             pushAddress: lab ? `127.0.0.1:${lab.registryPort}` : (cfg.registry!.pushAddress ?? `${manager.address}:${registryPort}`),
             auth: cfg.registry!.auth,
+            keep: cfg.registry!.keep,
         },
         router: cfg.router!,
         lab,
+        hostPorts: cfg.hostPorts!,
         baseImage: cfg.baseImage!,
         applications: apps.map((a) => ({ ...a, replicas: replicas.get(a.name) ?? [] })),
     };

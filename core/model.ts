@@ -28,6 +28,8 @@ export interface Host {
     ssh: SshConnection;
     groups: string[];
     labels: Record<string, string>;
+    /** Maintenance: no replica is placed here; the ones that were move to other nodes. */
+    drain: boolean;
 }
 
 export interface Network {
@@ -48,6 +50,8 @@ export interface Registry {
     /** How the deploying machine pushes (lab: 127.0.0.1:<published port>). */
     pushAddress: string;
     auth?: { username: string; password: SecretRef };
+    /** Images kept per app, newest first, in the registry and on each node: what a rollback can return to. */
+    keep: number;
 }
 
 export interface Probe {
@@ -84,16 +88,23 @@ export interface Lab {
 export type EnvValue = { name: string; value: string } | { name: string; secret: string };
 
 export type AppSource =
-    /** dir: absolute build context; hash: content hash of it, used as the image tag. */
+    /** dir: absolute build context; hash: content hash of it (and of the Dockerfile name and build args), used as the image tag. */
     | { kind: "build"; dir: string; dockerfile: string; args: Record<string, string>; hash: string }
+    /** An earlier build of the app, still in the registry under its tag: a rollback (config `version`). */
+    | { kind: "pinned"; tag: string }
     | { kind: "image"; ref: string };
 
 export interface Replica {
     node: string;
     /** The node's private address: where the replica's port is published and Varnish reaches it. */
     address: string;
-    /** Port published on the node's private address. */
+    /**
+     * Port published on the node's private address. Fixed (config hostPort or plan file): the
+     * replica always uses it. Otherwise the preferred port: a new version of the replica starts
+     * on a free port picked at deploy time, beside the old one.
+     */
     hostPort: number;
+    fixedPort: boolean;
 }
 
 export interface Route {
@@ -103,6 +114,20 @@ export interface Route {
     hostname?: string;
     /** Remove the prefix before the request reaches the app. */
     stripPrefix: boolean;
+}
+
+export interface Health {
+    /** HTTP GET of path (by the router's probes and, unless command is set, the container's check). */
+    path: string;
+    expectStatus: number;
+    /** The container health check's command (exec form), when not the default HTTP GET. */
+    command?: string[];
+    interval: string;
+    timeout: string;
+    retries: number;
+    startPeriod: string;
+    /** How long `pulumi up` waits for a new replica to become healthy. */
+    deployTimeoutSeconds: number;
 }
 
 export interface Application {
@@ -119,7 +144,8 @@ export interface Application {
     memoryReservation?: number;
     restart: "no" | "always" | "unless-stopped" | "on-failure";
     route: Route;
-    health: { path: string; expectStatus: number };
+    health: Health;
+    update: { parallelism: number };
     director: DirectorKind;
     /** Where the placement came from: config or a plan-file line. */
     placedBy: "config" | "plan";
@@ -135,6 +161,8 @@ export interface Model {
     registry: Registry;
     router: Router;
     lab?: Lab;
+    /** Range of automatically picked host ports on the nodes. */
+    hostPorts: { start: number; end: number };
     /** FROM of the images matrix builds itself (services, lab hosts); pulled, or bootstrapped offline. */
     baseImage: string;
     applications: Application[];
@@ -142,4 +170,9 @@ export interface Model {
 
 export function allHosts(model: Model): Host[] {
     return [model.manager, ...model.nodes];
+}
+
+/** The model with the host ports the replicas really got (by app, in replica order). */
+export function withHostPorts(model: Model, ports: number[][]): Model {
+    return { ...model, applications: model.applications.map((a, i) => ({ ...a, replicas: a.replicas.map((r, j) => ({ ...r, hostPort: ports[i][j] })) })) };
 }

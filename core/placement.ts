@@ -78,6 +78,8 @@ export function assignPorts(requests: PortRequest[], range: { start: number; end
         autoPort.set(r.app, port);
     }
     // Port 0 only where a problem was reported above; callers stop on problems.
-    const replicas = new Map(requests.map((r) => [r.app, r.nodes.map((n) => ({ node: n.node, address: n.address, hostPort: n.hostPort ?? autoPort.get(r.app) ?? 0 }))]));
+    const replicas = new Map(
+        requests.map((r) => [r.app, r.nodes.map((n) => ({ node: n.node, address: n.address, hostPort: n.hostPort ?? autoPort.get(r.app) ?? 0, fixedPort: n.hostPort !== undefined }))]),
+    );
     return { replicas, problems };
 }

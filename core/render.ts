@@ -367,13 +367,13 @@ export function renderRegistryConfig(model: Model): string {
     });
 }
 
-/** Every file the cloud writes on its hosts, rendered from the model in one place. */
+/** Every file the cloud writes on its hosts, rendered from the model in one place; the VCL
+ * (renderVcl) waits for the replicas' host ports, picked at deploy time. */
 export interface RenderedFiles {
     daemonJson: string;
     registryConfig: string;
     dnsmasqConf: string;
     dnsHosts: string;
-    vcl: string;
 }
 
 /** The model's files, for the components to place (they render nothing themselves). */
@@ -383,6 +383,5 @@ export function renderFiles(model: Model): RenderedFiles {
         registryConfig: renderRegistryConfig(model),
         dnsmasqConf: renderDnsmasqConf(model),
         dnsHosts: renderDnsHosts(model),
-        vcl: renderVcl(model),
     };
 }

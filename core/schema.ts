@@ -27,6 +27,8 @@ export const hostSchema = z.strictObject({
     ssh: sshSchema.optional(),
     groups: z.array(name).default([]),
     labels: labels.default({}),
+    /** Maintenance: placement moves this node's replicas to other nodes (nodes only). */
+    drain: z.boolean().default(false),
 });
 
 /** A build context in full; a plain string in the config is its `context`. */
@@ -54,6 +56,8 @@ export const schemas = {
             port: port.default(5000),
             pushAddress: z.string().regex(/^[\w.-]+:\d+$/, { error: 'must be "host:port"' }).optional(),
             auth: z.strictObject({ username: z.string().regex(/^[\w.-]+$/, { error: "must be a plain user name" }), password: secretRef }).optional(),
+            /** Images kept per app (registry and nodes), newest first: what a rollback can return to. */
+            keep: z.int().min(1, { error: "must be ≥ 1 (the image in use)" }).max(100).default(5),
         })
         .prefault({}),
     router: z
@@ -93,6 +97,8 @@ export const schemas = {
                 name,
                 build: z.union([z.string().min(1), buildSchema]).optional(),
                 image: z.string().min(1).optional(),
+                /** Pin a built app to an earlier build (its tag in the registry): a rollback. */
+                version: z.string().regex(/^[a-f0-9]{12,64}$/, { error: 'must be a build tag as listed in the stack output applications.<app>.versions, e.g. "3f2a9c1d0b7e"' }).optional(),
                 port: port.optional(),
                 nodes: z.array(name).min(1).optional(),
                 replicas: z.int().min(1, { error: "must be ≥ 1" }).optional(),
@@ -112,7 +118,24 @@ export const schemas = {
                     })
                     .prefault({}),
                 health: z
-                    .strictObject({ path: z.string().regex(/^\//, { error: 'must start with "/"' }).optional(), expectStatus: z.int().min(100).max(599).default(200) })
+                    .strictObject({
+                        path: z.string().regex(/^\/[\w.~\/?=&%-]*$/, { error: 'must be a URL path starting with "/"' }).optional(),
+                        expectStatus: z.int().min(100).max(599).default(200),
+                        /** Exec form, run in the container; default: an HTTP GET of path with curl or wget. */
+                        command: z.array(z.string().min(1)).min(1).optional(),
+                        interval: duration.default("1s"),
+                        timeout: duration.default("2s"),
+                        retries: z.int().min(1).max(100).default(3),
+                        startPeriod: duration.default("10s"),
+                        /** How long `pulumi up` waits for a new replica to become healthy. */
+                        deployTimeout: duration.default("60s"),
+                    })
+                    .prefault({}),
+                update: z
+                    .strictObject({
+                        /** New replicas started at a time during a rolling update. */
+                        parallelism: z.int().min(1, { error: "must be ≥ 1" }).default(1),
+                    })
                     .prefault({}),
                 director: z.enum(["round_robin", "random", "fallback", "hash"]).default("round_robin"),
             }),

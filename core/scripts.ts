@@ -15,7 +15,10 @@ export type ScriptName =
     | "signal-container"
     | "vcl-load"
     | "ship-image"
-    | "lab-ssh-key";
+    | "lab-ssh-key"
+    | "pick-port"
+    | "wait-healthy"
+    | "healthcheck";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
 export type ScriptVars = Record<string, string | number | boolean | readonly string[]>;

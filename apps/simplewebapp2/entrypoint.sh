@@ -1,8 +1,23 @@
 #!/bin/sh
-# Answer at / and at the route prefix /<app>/ with one line naming the app and the node.
-# The app name comes from matrix (MATRIX_APP), so one build can serve under several names.
+# Answer at / and at the route prefix /<app>/ with one line naming the app and the node (and the
+# version when one was built in). The app name comes from matrix (MATRIX_APP), so one build can
+# serve under several names.
 set -e
 app="${MATRIX_APP:-simplewebapp2}"
+line="$app served by ${MATRIX_NODE:-unknown}"
+[ -n "$MATRIX_VERSION" ] && line="$line ($MATRIX_VERSION)"
 mkdir -p "/www/$app"
-echo "$app served by ${MATRIX_NODE:-unknown}" | tee /www/index.html > "/www/$app/index.html"
-exec busybox httpd -f -v -p 8080 -h /www
+echo "$line" | tee /www/index.html > "/www/$app/index.html"
+if [ "$MATRIX_HEALTHY" = no ]; then
+    body='return 503 "broken build\n";'
+else
+    body='try_files $uri $uri/index.html =404;'
+fi
+cat > /etc/nginx/matrix-site.conf <<CONF
+server {
+    listen 8080;
+    root /www;
+    location / { $body }
+}
+CONF
+exec nginx -g 'daemon off;'

@@ -1,6 +1,6 @@
 // The seed's end-to-end steps on the dev lab, as functions returning what they measured:
 // the test asserts on the results, the benchmark prints them.
-import * as http from "http";
+import * as path from "path";
 import { CLOUD, Load, LoadReport, get, must, servedBy, waitFor } from "./lab";
 import type { RunResult } from "./stack";
 
@@ -69,26 +69,26 @@ export async function applyUnderLoad(urls: string[], up: () => Promise<RunResult
     return { apply, load: await load.stop(t0) };
 }
 
-/** Requests per second one client (`concurrency` keep-alive connections) gets from url in `seconds`. */
-export async function throughput(url: string, seconds = 5, concurrency = 8): Promise<{ rps: number; failed: number }> {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    const until = Date.now() + seconds * 1000;
-    let ok = 0;
-    let failed = 0;
-    const worker = async () => {
-        while (Date.now() < until) {
-            try {
-                const r = await get(url, 5000, agent);
-                if (r.status === 200) ok++; else failed++;
-            } catch {
-                failed++;
-            }
-        }
-    };
-    const t0 = Date.now();
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    agent.destroy();
-    return { rps: Math.round((ok / ((Date.now() - t0) / 1000)) * 10) / 10, failed };
+export interface Throughput {
+    rps: number;
+    /** Latency percentiles, milliseconds. */
+    p50: number;
+    p90: number;
+    p99: number;
+    /** Transport errors and non-2xx answers. */
+    failed: number;
+}
+
+/**
+ * Throughput and latency of GET url from one wrk client (`connections` keep-alive connections,
+ * one thread): the same client for the direct and the routed measurement.
+ */
+export function throughput(url: string, seconds = 5, connections = 8): Throughput {
+    const script = path.join(__dirname, "wrk-json.lua");
+    const out = must(["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", script, url], (seconds + 30) * 1000);
+    const r = JSON.parse(out.split("\n").filter((l) => l.startsWith("{")).pop() ?? "{}");
+    const ms = (us: number) => Math.round(us) / 1000;
+    return { rps: Math.round((r.requests / r.seconds) * 10) / 10, p50: ms(r.p50), p90: ms(r.p90), p99: ms(r.p99), failed: r.errors };
 }
 
 /** Nodes that served `n` successive GETs of url, in order; throws on a non-200. */

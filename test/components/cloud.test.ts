@@ -74,7 +74,7 @@ describe("dev stack resource graph (mocks)", () => {
         expect(registered("Registry", "manager-registry")).toEqual(["ready"]);
         expect(registered("Dns", "manager-dns")).toEqual(["container", "ready"]);
         expect(registered("Router", "router")).toEqual(["vcl"]);
-        expect(registered("Application", "simplewebapp1")).toEqual(["containers", "imageRef"]);
+        expect(registered("Application", "simplewebapp1")).toEqual(["imageRef", "replicas", "version"]);
     });
 
     test("the router is the manager's child; apps wait for the manager's registry and DNS", () => {
@@ -86,10 +86,50 @@ describe("dev stack resource graph (mocks)", () => {
         expect(run.byName("command:remote:Command", "router-vcl").inputs.addPreviousOutputInEnv).toBe(false);
     });
 
-    test("the VCL is switched only after the app containers exist", () => {
-        const load = run.byName("command:remote:Command", "router-vcl-load");
-        const deps = load.dependencies.map(last);
-        for (const p of run.outputs.placement as { app: string; node: string }[]) expect(deps).toContain(`${p.app}@${p.node}`);
+    test("the VCL is written and switched only after every replica passed its health gate", () => {
+        for (const name of ["router-vcl", "router-vcl-load"]) {
+            const deps = run.byName("command:remote:Command", name).dependencies.map(last);
+            for (const p of run.outputs.placement as { app: string; node: string }[]) expect(deps).toContain(`${p.app}@${p.node}-healthy`);
+        }
+    });
+
+    test("a replica: named by its version, on a picked host port, health-checked, gated, removed with a stop", () => {
+        const c = run.byName("docker:index/container:Container", "simplewebapp1@node1");
+        expect(c.inputs.name).toMatch(/^matrix-simplewebapp1-node1-[0-9a-f]{12}$/);
+        const pick = run.byName("command:remote:Command", "simplewebapp1@node1-port");
+        expect(pick.inputs.triggers).toEqual([c.inputs.name.split("-").pop()]);
+        expect(pick.inputs.create).toContain("flock");
+        expect(c.inputs.ports).toEqual([{ internal: 8080, external: Number(/^port=(\d+)$/m.exec(pick.inputs.create)![1]), ip: "10.10.10.11" }]);
+        expect(c.dependencies.map(last)).toContain("simplewebapp1@node1-port");
+        expect(c.inputs.healthcheck.tests[0]).toBe("CMD-SHELL");
+        expect(c.inputs.healthcheck.tests[1]).toContain("http://127.0.0.1:8080/simplewebapp1/");
+        expect(c.inputs.healthcheck).toMatchObject({ interval: "1s", timeout: "2s", retries: 3, startPeriod: "10s" });
+        expect(c.inputs.destroyGraceSeconds).toBeGreaterThan(0);
+        expect(c.deleteBeforeReplace).toBe(false);
+        const gate = run.byName("command:remote:Command", "simplewebapp1@node1-healthy");
+        expect(gate.dependencies.map(last)).toContain("simplewebapp1@node1");
+        expect(gate.inputs.create).toContain("simplewebapp1@node1-id");
+    });
+
+    test("rolling waves: a replica starts after the previous one is healthy; parallelism 2 starts both at once", async () => {
+        const deps = (r: typeof run, n: string) => r.byName("docker:index/container:Container", n).dependencies.map(last);
+        const [first, second] = (run.outputs.placement as { app: string; node: string }[]).filter((p) => p.app === "simplewebapp1").map((p) => `simplewebapp1@${p.node}`);
+        expect(deps(run, first)).not.toContain(expect.stringMatching(/-healthy$/));
+        expect(deps(run, second)).toContain(`${first}-healthy`);
+        const cfg = devConfig();
+        cfg.applications[0].update = { parallelism: 2 };
+        const wide = await runProgram(cfg);
+        expect(deps(wide, second)).not.toContain(`${first}-healthy`);
+    });
+
+    test("fixed host ports (plan file, hostPort) cannot hold two versions: those replicas are replaced stop-first", async () => {
+        const cfg = devConfig();
+        cfg.applications[0].hostPort = 8081;
+        const fixed = await runProgram(cfg);
+        const c = fixed.byName("docker:index/container:Container", "simplewebapp1@node1");
+        expect(c.deleteBeforeReplace).toBe(true);
+        expect(c.inputs.ports[0].external).toBe(8081);
+        expect(fixed.resources.some((r) => r.name === "simplewebapp1@node1-port")).toBe(false);
     });
 
     test("SSH keys are secret inputs; the key command logs nothing", () => {

@@ -21,6 +21,7 @@ export interface Registered {
     inputs: Record<string, any>;
     /** Top-level input names whose value is (or contains) a secret. */
     secretInputs: string[];
+    deleteBeforeReplace: boolean;
 }
 
 export interface Run {

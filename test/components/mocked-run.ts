@@ -8,13 +8,19 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const containsSecret = (v: any): boolean =>
     !!v && typeof v === "object" && (v["4dabf18193072939515e22adb298388d"] === SECRET_SIG || Object.values(v).some(containsSecret));
 
+/** MOCK: a host-port picker "picks" its preferred port (the real one runs on the node). */
+function mockStdout(type: string, inputs: any): { stdout?: string } {
+    const preferred = type === "command:remote:Command" && /^port=(\d+)$/m.exec(String(inputs.create ?? ""));
+    return preferred ? { stdout: `${preferred[1]}\n` } : {};
+}
+
 async function main() {
     const { config, secrets, stack } = JSON.parse(process.env.MATRIX_MOCK_RUN!);
     const resources: any[] = [];
     let pending = 0;
     let last = Date.now();
     await pulumi.runtime.setMocks(
-        { newResource: (a) => ({ id: a.custom ? `${a.name}-id` : undefined, state: a.inputs }), call: (a) => a.inputs },
+        { newResource: (a) => ({ id: a.custom ? `${a.name}-id` : undefined, state: { ...a.inputs, ...mockStdout(a.type, a.inputs) } }), call: (a) => a.inputs },
         "matrix",
         stack,
         false,
@@ -38,6 +44,7 @@ async function main() {
                     provider: req.getProvider(),
                     inputs: object,
                     secretInputs: Object.keys(object).filter((k) => containsSecret(object[k])),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
                 });
             pending--;
             last = Date.now();

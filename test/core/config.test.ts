@@ -59,11 +59,12 @@ describe("valid config", () => {
             ["10.10.10.11", "10.10.10.12", "10.10.10.13"].map((host) => ({ host, port: 22, user: "root", privateKey: { path: "/home/op/.ssh/id_ed25519" } })),
         );
         const shop = m.applications.find((a) => a.name === "shop")!;
-        expect(shop.source).toEqual({ kind: "build", dir: "/p/apps/shop", dockerfile: "Dockerfile", args: {}, hash: "hash-of-shop" });
+        expect(shop.source).toEqual({ kind: "build", dir: "/p/apps/shop", dockerfile: "Dockerfile", args: {}, hash: expect.stringMatching(/^[0-9a-f]{16}$/) });
         expect(shop.replicas).toHaveLength(2);
         expect(new Set(shop.replicas.map((r) => r.node)).size).toBe(2);
         expect(shop.route).toEqual({ path: "/shop/", hostname: undefined, stripPrefix: false });
-        expect(shop.health).toEqual({ path: "/shop/", expectStatus: 200 });
+        expect(shop.health).toEqual({ path: "/shop/", expectStatus: 200, interval: "1s", timeout: "2s", retries: 3, startPeriod: "10s", deployTimeoutSeconds: 60 });
+        expect(shop.update).toEqual({ parallelism: 1 });
         expect(m.applications.find((a) => a.name === "blog")!.replicas.map((r) => r.node)).toEqual(["node1", "node3"]);
         // Every replica carries its node's address (explicit nodes and spread alike).
         expect(m.applications.find((a) => a.name === "blog")!.replicas.map((r) => r.address)).toEqual(["10.10.10.11", "10.10.10.13"]);
@@ -217,8 +218,8 @@ describe("plan file", () => {
     test("seed-style plan places replicas with their ports and builds apps/<name>", () => {
         const m = buildModel(withPlan(base()), plan("# app node ext int\nsimplewebapp1\tnode1\t8081\t8080\nsimplewebapp1 node2 8081 8080 # second\n\nsimplewebapp2 node3 8082 8080\n"));
         expect(m.applications.map((a) => [a.name, a.replicas, a.placedBy, a.containerPort])).toEqual([
-            ["simplewebapp1", [{ node: "node1", address: "10.10.10.11", hostPort: 8081 }, { node: "node2", address: "10.10.10.12", hostPort: 8081 }], "plan", 8080],
-            ["simplewebapp2", [{ node: "node3", address: "10.10.10.13", hostPort: 8082 }], "plan", 8080],
+            ["simplewebapp1", [{ node: "node1", address: "10.10.10.11", hostPort: 8081, fixedPort: true }, { node: "node2", address: "10.10.10.12", hostPort: 8081, fixedPort: true }], "plan", 8080],
+            ["simplewebapp2", [{ node: "node3", address: "10.10.10.13", hostPort: 8082, fixedPort: true }], "plan", 8080],
         ]);
         expect(m.applications[0].source).toMatchObject({ kind: "build", dir: "/p/apps/simplewebapp1" });
     });
@@ -270,8 +271,8 @@ describe("shipped stack files", () => {
         expect(m.manager).toMatchObject({ name: "matrix-manager", address: "10.10.10.1", fqdn: "matrix-manager.matrix" });
         expect(m.registry.address).toBe("matrix-manager.matrix:5000");
         expect(m.applications.map((a) => [a.name, a.placedBy, a.replicas])).toEqual([
-            ["simplewebapp1", "plan", [{ node: "node1", address: "10.10.10.11", hostPort: 8081 }, { node: "node2", address: "10.10.10.12", hostPort: 8081 }]],
-            ["simplewebapp2", "plan", [{ node: "node2", address: "10.10.10.12", hostPort: 8082 }, { node: "node3", address: "10.10.10.13", hostPort: 8082 }]],
+            ["simplewebapp1", "plan", [{ node: "node1", address: "10.10.10.11", hostPort: 8081, fixedPort: true }, { node: "node2", address: "10.10.10.12", hostPort: 8081, fixedPort: true }]],
+            ["simplewebapp2", "plan", [{ node: "node2", address: "10.10.10.12", hostPort: 8082, fixedPort: true }, { node: "node3", address: "10.10.10.13", hostPort: 8082, fixedPort: true }]],
         ]);
         expect(m.applications[0]).toMatchObject({ memory: 128, memoryReservation: 64, cpus: 0.5, route: { hostname: "simplewebapp1.matrix" } });
     });

@@ -27,6 +27,7 @@ export function sampleHost(name: string, address: string, role: Host["role"] = "
         ssh: { host: address, port: 22, user: "cloud", privateKey: { path: "~/.ssh/id_ed25519" } },
         groups: role === "node" ? ["web"] : [],
         labels: {},
+        drain: false,
     };
 }
 
@@ -35,8 +36,11 @@ export const NODE_ADDRESSES: Record<string, string> = { node1: "10.10.10.11", no
 
 /** A replica on a sample node, with that node's address. */
 export function replica(node: string, hostPort: number): Application["replicas"][number] {
-    return { node, address: NODE_ADDRESSES[node], hostPort };
+    return { node, address: NODE_ADDRESSES[node], hostPort, fixedPort: false };
 }
+
+/** The schema's health defaults, with the sample's path and status. */
+export const SAMPLE_HEALTH: Application["health"] = { path: "/", expectStatus: 200, interval: "1s", timeout: "2s", retries: 3, startPeriod: "10s", deployTimeoutSeconds: 60 };
 
 /** One application routed at /<name>/, listening on 8080, health at its prefix. */
 export function sampleApp(name: string, replicas: Application["replicas"], overrides?: Overrides<Application>): Application {
@@ -50,7 +54,8 @@ export function sampleApp(name: string, replicas: Application["replicas"], overr
             memory: 64,
             restart: "unless-stopped",
             route: { path: `/${name}/`, stripPrefix: false },
-            health: { path: `/${name}/`, expectStatus: 200 },
+            health: { ...SAMPLE_HEALTH, path: `/${name}/` },
+            update: { parallelism: 1 },
             director: "round_robin",
             placedBy: "config",
         },
@@ -73,7 +78,7 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
         },
         manager: sampleHost("manager", "10.10.10.1", "manager", domain),
         nodes: Object.entries(NODE_ADDRESSES).map(([name, address]) => sampleHost(name, address)),
-        registry: { port: 5000, address: "manager.matrix:5000", pushAddress: "10.10.10.1:5000" },
+        registry: { port: 5000, address: "manager.matrix:5000", pushAddress: "10.10.10.1:5000", keep: 5 },
         router: {
             port: 80,
             adminPort: 6082,
@@ -84,6 +89,7 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
             retries: 2,
             cache: false,
         },
+        hostPorts: { start: 20000, end: 29999 },
         baseImage: "debian:bookworm-slim",
         applications: [
             sampleApp("simplewebapp1", [

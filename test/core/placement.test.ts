@@ -2,7 +2,7 @@ import { assignPorts, eligibleNodes, spread } from "../../core/placement";
 import { Host } from "../../core/model";
 
 const node = (name: string, groups: string[] = [], labels: Record<string, string> = {}): Host => ({
-    name, role: "node", address: "10.0.0.1", fqdn: `${name}.m`, ssh: { host: "h", port: 22, user: "root" }, groups, labels,
+    name, role: "node", address: "10.0.0.1", fqdn: `${name}.m`, ssh: { host: "h", port: 22, user: "root" }, groups, labels, drain: false,
 });
 const nodes = ["n1", "n2", "n3", "n4", "n5"].map((n, i) => node(n, i < 3 ? ["web"] : ["batch"], { zone: i % 2 ? "b" : "a" }));
 
@@ -45,7 +45,7 @@ describe("assignPorts", () => {
             range,
         );
         expect(problems).toEqual([]);
-        expect(replicas.get("b")).toEqual([{ node: "n1", address: "10.0.0.1", hostPort: 8080 }]);
+        expect(replicas.get("b")).toEqual([{ node: "n1", address: "10.0.0.1", hostPort: 8080, fixedPort: true }]);
         const [r1, r2] = replicas.get("a")!;
         // Each replica keeps its node's address.
         expect([r1.address, r2.address]).toEqual(["10.0.0.1", "10.0.0.2"]);

@@ -114,7 +114,6 @@ test("renderFiles: every file the cloud writes, each as its own renderer makes i
         registryConfig: renderRegistryConfig(m),
         dnsmasqConf: renderDnsmasqConf(m),
         dnsHosts: renderDnsHosts(m),
-        vcl: renderVcl(m),
     });
 });
 

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { Application, DirectorKind, Model } from "../../core/model";
 import { renderVcl } from "../../core/render";
-import { sampleApp, sampleHost, sampleModel } from "../core/fixtures";
+import { SAMPLE_HEALTH, sampleApp, sampleHost, sampleModel } from "../core/fixtures";
 import { requireTool } from "./vtc";
 
 function withApps(model: Model, f: (a: Application) => Partial<Application>): Model {
@@ -17,7 +17,7 @@ const variants: Record<string, Model> = {
     "sample (round robin, 2 apps x 2 replicas)": base,
     ...Object.fromEntries((["random", "fallback", "hash"] as DirectorKind[]).map((d) => [`director ${d}`, withApps(base, () => ({ director: d }))])),
     "mixed directors": withApps(base, (a) => ({ director: a.name === "simplewebapp1" ? "hash" : "fallback" })),
-    stripPrefix: withApps(base, (a) => ({ route: { ...a.route, stripPrefix: true }, health: { path: "/", expectStatus: 200 } })),
+    stripPrefix: withApps(base, (a) => ({ route: { ...a.route, stripPrefix: true }, health: { ...SAMPLE_HEALTH, path: "/" } })),
     "virtual hosts (path / and a sub-path)": withApps(base, (a) => ({ route: { path: a.name === "simplewebapp1" ? "/" : "/v2/", hostname: `${a.name}.matrix`, stripPrefix: a.name !== "simplewebapp1" } })),
     "no applications": sampleModel({ applications: [] }),
     "cache on": sampleModel({ router: { cache: true } }),
@@ -29,8 +29,8 @@ const variants: Record<string, Model> = {
     "hyphenated names, nested prefixes, expected status 204": sampleModel({
         nodes: [sampleHost("node-a", "10.10.10.21"), sampleHost("node-b", "10.10.10.22")],
         applications: [
-            sampleApp("web-shop", [{ node: "node-a", address: "10.10.10.21", hostPort: 20001 }, { node: "node-b", address: "10.10.10.22", hostPort: 20001 }], { health: { path: "/web-shop/healthz", expectStatus: 204 } }),
-            sampleApp("web-shop-admin", [{ node: "node-b", address: "10.10.10.22", hostPort: 20002 }], { route: { path: "/web-shop/admin.v1/", stripPrefix: true }, health: { path: "/", expectStatus: 200 } }),
+            sampleApp("web-shop", [{ node: "node-a", address: "10.10.10.21", hostPort: 20001, fixedPort: false }, { node: "node-b", address: "10.10.10.22", hostPort: 20001, fixedPort: false }], { health: { ...SAMPLE_HEALTH, path: "/web-shop/healthz", expectStatus: 204 } }),
+            sampleApp("web-shop-admin", [{ node: "node-b", address: "10.10.10.22", hostPort: 20002, fixedPort: false }], { route: { path: "/web-shop/admin.v1/", stripPrefix: true }, health: { ...SAMPLE_HEALTH, path: "/" } }),
         ],
     }),
 };

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Application, DirectorKind, Model, Route, Router } from "../../core/model";
-import { Overrides, sampleApp, sampleHost, sampleModel } from "../core/fixtures";
+import { Overrides, SAMPLE_HEALTH, sampleApp, sampleHost, sampleModel } from "../core/fixtures";
 
 const EXTRA_PATH = ["/usr/sbin", "/sbin", "/usr/local/sbin"];
 
@@ -47,10 +47,10 @@ export function vtcModel(apps: VtcApp[], router: Overrides<Router> = {}): Model 
         applications: apps.map((a) =>
             sampleApp(
                 a.name,
-                a.servers.map((i) => ({ node: `node${i}`, address: "127.0.0.1", hostPort: PORT_BASE + i })),
+                a.servers.map((i) => ({ node: `node${i}`, address: "127.0.0.1", hostPort: PORT_BASE + i, fixedPort: true })),
                 {
                     route: { path: `/${a.name}/`, stripPrefix: false, ...a.route },
-                    health: { path: a.health?.path ?? (a.route?.stripPrefix ? "/" : `/${a.name}/`), expectStatus: a.health?.expectStatus ?? 200 },
+                    health: { ...SAMPLE_HEALTH, path: a.health?.path ?? (a.route?.stripPrefix ? "/" : `/${a.name}/`), expectStatus: a.health?.expectStatus ?? 200 },
                     director: a.director ?? "round_robin",
                 },
             ),
