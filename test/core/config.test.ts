@@ -182,6 +182,14 @@ const bad: [string, (c: Record<string, any>) => void, string][] = [
     ["selector only with replicas", (c) => (c.applications[1].selector = { group: "web" }), 'matrix:applications[1].selector: only applies with "replicas"; remove it or use replicas'],
     ["hostPorts reversed", (c) => (c.hostPorts = { start: 30000, end: 20000 }), "matrix:hostPorts: start 30000 is after end 20000"],
     ["plan file missing", (c) => (c.planFile = "applications.plan"), "matrix:planFile: file /p/applications.plan does not exist; create it or remove the key"],
+    ["drained manager", (c) => (c.manager.drain = true), "matrix:manager.drain: applies to nodes only (the manager runs no replicas); remove it"],
+    ["app pinned to a drained node", (c) => (c.nodes[2].drain = true), 'matrix:applications[1].nodes[1]: node "node3" is drained (drain: true in matrix:nodes); list another node, or use replicas to let placement choose, or undrain the node'],
+    ["drain leaves too few nodes", (c) => { c.nodes[1].drain = true; Object.assign(c.applications[0], { replicas: 2, selector: { group: "web" } }); }, "matrix:applications[0].replicas: must be ≤ number of eligible nodes (1) matching the selector, drained nodes excluded; lower it or add nodes"],
+    ["version of an image app", (c) => (c.applications[1].version = "0123456789abcdef"), "matrix:applications[1].version: pins a built app to an earlier build; for an image app set image to the earlier reference instead"],
+    ["bad version", (c) => (c.applications[0].version = "latest"), 'matrix:applications[0].version: must be a build tag as listed in the stack output applications.<app>.version, e.g. "3f2a9c1d0b7e"'],
+    ["bad health path", (c) => (c.applications[0].health = { path: "/$(reboot)" }), 'matrix:applications[0].health.path: must be a URL path starting with "/"'],
+    ["zero parallelism", (c) => (c.applications[0].update = { parallelism: 0 }), "matrix:applications[0].update.parallelism: must be ≥ 1"],
+    ["keep nothing", (c) => (c.registry = { keep: 0 }), "matrix:registry.keep: must be ≥ 1 (the image in use)"],
 ];
 
 describe("bad config: one exact message each", () => {
@@ -208,6 +216,50 @@ describe("bad config: one exact message each", () => {
 
     test("the error message lists every problem and says nothing changed", () => {
         expect(() => buildModel(mutate((c) => (c.mode = "x")), env())).toThrow(/invalid matrix configuration \(1 problem\); nothing was changed:\n {2}matrix:mode: must be/);
+    });
+});
+
+describe("day-2 settings", () => {
+    test("drain: replicas spread over the other eligible nodes; undrained, they come back", () => {
+        const nodesOf = (c: Record<string, any>) => buildModel(c, env()).applications.find((a) => a.name === "shop")!.replicas.map((r) => r.node);
+        const before = nodesOf(base());
+        const drainedNode = before[0];
+        const after = nodesOf(mutate((c) => (c.nodes.find((n: any) => n.name === drainedNode).drain = true)));
+        expect(after).not.toContain(drainedNode);
+        expect(after).toHaveLength(2);
+        // Rendezvous placement: the replica that was not on the drained node stays put.
+        expect(after).toContain(before[1]);
+        expect(nodesOf(base())).toEqual(before);
+    });
+
+    test("a drained node in the plan file is an error at its line", () => {
+        const c = { ...mutate((x) => (x.nodes[0].drain = true)), planFile: "applications.plan", applications: [] };
+        expect(problems(c, env({ "/p/applications.plan": "web node2 9000 80\nweb node1 9000 80\n" }))).toEqual([
+            'applications.plan:2: node "node1" is drained (drain: true in matrix:nodes); move this line to another node, or undrain the node',
+        ]);
+    });
+
+    test("version pins a built app to its earlier tag, without a build", () => {
+        const m = buildModel(mutate((c) => (c.applications[0].version = "0123456789abcdef")), env());
+        expect(m.applications[0].source).toEqual({ kind: "pinned", tag: "0123456789abcdef" });
+    });
+
+    test("the image tag changes with the files, the Dockerfile's name and the build args", () => {
+        const tag = (build: unknown, hashDir = (d: string) => `hash-of-${d}`) =>
+            (buildModel(mutate((c) => (c.applications[0].build = build)), { ...env(), hashDir, isFile: () => true }).applications[0].source as { hash: string }).hash;
+        const t = tag("apps/shop");
+        expect(t).toMatch(/^[0-9a-f]{16}$/);
+        expect(tag({ context: "apps/shop" })).toBe(t);
+        expect(tag({ context: "apps/shop", args: { VERSION: "v2" } })).not.toBe(t);
+        expect(tag({ context: "apps/shop", dockerfile: "Dockerfile.prod" }, (d) => `hash-of-${d}`)).not.toBe(t);
+        expect(tag("apps/shop", () => "other-files")).not.toBe(t);
+    });
+
+    test("health and update settings reach the model; the deploy timeout in seconds", () => {
+        const m = buildModel(mutate((c) => Object.assign(c.applications[0], { health: { command: ["/bin/check"], deployTimeout: "2m", retries: 5 }, update: { parallelism: 2 } })), env());
+        expect(m.applications[0].health).toMatchObject({ command: ["/bin/check"], retries: 5, deployTimeoutSeconds: 120, path: "/shop/" });
+        expect(m.applications[0].update).toEqual({ parallelism: 2 });
+        expect(m.registry.keep).toBe(5);
     });
 });
 

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CLOUD, dig, get, labObjects, onHost, requireTools, servedBy } from "../../lab/driver/lab";
+import { Load, dig, get, labObjects, onHost, requireTools, servedBy } from "../../lab/driver/lab";
 import { applyUnderLoad, nodeLoss, successive } from "../../lab/driver/scenario";
 import { LabStack, ROOT, Step, changedCounts } from "../../lab/driver/stack";
 
@@ -28,22 +28,35 @@ const failuresOf = (samples: { url: string; status: number; error?: string; body
 /** The dev stack's config with simplewebapp1 built from the copy, plus the apps a test added. */
 const devConfig = (config: any) => {
     config["matrix:applications"].find((a: any) => a.name === "simplewebapp1").build = source;
+    for (const a of config["matrix:applications"]) {
+        if (buildArgs[a.name]) a.build = { context: a.build, args: buildArgs[a.name] };
+        if (pins[a.name]) a.version = pins[a.name];
+    }
+    for (const n of config["matrix:nodes"]) if (drained.has(n.name)) n.drain = true;
     config["matrix:applications"].push(...extraApps);
 };
+/** The container of an app's replica on a node (named by the replica's version). */
+const containerOf = (app: string, node: string): string => outputs.applications[app].replicas.find((r: any) => r.node === node).container;
 /** Inner-dockerd container ids of the apps' replicas, by container name. */
 function appContainerIds(apps: string[]): Record<string, string> {
     const ids: Record<string, string> = {};
     for (const app of apps) {
-        for (const node of nodesOf(app)) {
-            const name = `${CLOUD}-${app}-${node}`;
-            ids[name] = onHost(node, ["docker", "inspect", "--format", "{{.Id}}", name]);
-        }
+        for (const node of nodesOf(app)) ids[containerOf(app, node)] = onHost(node, ["docker", "inspect", "--format", "{{.Id}}", containerOf(app, node)]);
     }
     return ids;
 }
+/** Names of every container of an app on every node (running or not). */
+const containersOnNodes = (app: string): string[] =>
+    outputs.nodes.flatMap((n: any) => onHost(n.name, ["docker", "ps", "-a", "--filter", `label=matrix.app=${app}`, "--format", "{{.Names}}"]).split("\n").filter(Boolean)).sort();
+/** simplewebapp2 built with these build args (VERSION names the version in every answer). */
+const buildArgs: Record<string, Record<string, string>> = {};
+const pins: Record<string, string> = {};
+const drained = new Set<string>();
 /** "op type name" of each step; a replacement's own create and delete steps count as its "replace". */
 const describeSteps = (steps: Step[]) =>
     steps.filter((s) => s.op !== "create-replacement" && s.op !== "delete-replaced").map((s) => `${s.op} ${s.type} ${s.name}`).sort();
+/** The router's steps when routes change: the VCL file rewritten, then vcl.load. */
+const ROUTE_SWITCH = ["replace command:remote:Command router-vcl-load", "update command:remote:Command router-vcl"].sort();
 const belongsTo = (app: string) => (s: Step) => s.name === app || s.name.startsWith(`${app}-`) || s.name.startsWith(`${app}@`);
 
 beforeAll(async () => {
@@ -99,7 +112,7 @@ test("milestone 1: nodes pulled the app images from the manager's registry by it
             expect(digests).toEqual([expect.stringMatching(new RegExp(`^manager\\.matrix:5000/${app}@sha256:[0-9a-f]{64}$`))]);
             // The replica runs exactly that image (the program pins containers to the pulled image id).
             const id = onHost(node, ["docker", "image", "inspect", "--format", "{{.Id}}", image]);
-            expect(onHost(node, ["docker", "inspect", "--format", "{{.Image}}", `${CLOUD}-${app}-${node}`])).toBe(id);
+            expect(onHost(node, ["docker", "inspect", "--format", "{{.Image}}", containerOf(app, node)])).toBe(id);
         }
     }
 });
@@ -153,7 +166,7 @@ test("step 4: adding a third app while load runs fails no request and changes no
 
     // The engine's own steps: the new app's resources, and the VCL file and its vcl.load.
     const others = r.apply.steps.filter((s) => !belongsTo("simplewebapp3")(s));
-    expect(describeSteps(others)).toEqual(["replace command:remote:Command router-vcl-load", "update command:remote:Command router-vcl"].sort());
+    expect(describeSteps(others)).toEqual(ROUTE_SWITCH);
     expect(r.apply.steps.filter(belongsTo("simplewebapp3")).every((s) => s.op === "create")).toBe(true);
     expect(appContainerIds(APPS)).toEqual(before);
 
@@ -168,7 +181,8 @@ test("a changed app source: preview lists only that app's resources, and up appl
     fs.writeFileSync(script, fs.readFileSync(script, "utf8").replace('served by ${MATRIX_NODE:-unknown}"', 'served by ${MATRIX_NODE:-unknown} (v2)"'));
     const p = await lab.preview();
     expect(p.steps.length).toBeGreaterThan(0);
-    expect(describeSteps(p.steps.filter((s) => !belongsTo("simplewebapp1")(s)))).toEqual([]);
+    // Besides the app: the VCL (new replicas on new ports) and its vcl.load.
+    expect(describeSteps(p.steps.filter((s) => !belongsTo("simplewebapp1")(s)))).toEqual(ROUTE_SWITCH);
     // The image is rebuilt, and every replica moves to it.
     expect(describeSteps(p.steps.filter((s) => s.name === "simplewebapp1-image"))).toEqual(["update docker:index/image:Image simplewebapp1-image"]);
     for (const node of nodesOf("simplewebapp1")) {
@@ -186,16 +200,95 @@ test("a changed app source: preview lists only that app's resources, and up appl
 
 test("drift: a container removed by hand is noticed by refresh, and the next up recreates only it", async () => {
     const node = nodesOf("simplewebapp2")[0];
-    onHost(node, ["docker", "rm", "-f", `${CLOUD}-simplewebapp2-${node}`]);
+    const name = containerOf("simplewebapp2", node);
+    onHost(node, ["docker", "rm", "-f", name]);
     const refreshed = await lab.refresh();
     const gone = `delete docker:index/container:Container simplewebapp2@${node}`;
     expect(describeSteps(refreshed.steps.filter((s) => s.op !== "refresh"))).toEqual([gone]);
     expect(changedCounts(refreshed.changes)).toEqual({ delete: 1 });
 
     const r = await lab.up();
-    expect(describeSteps(r.steps)).toEqual([`create docker:index/container:Container simplewebapp2@${node}`]);
-    expect(onHost(node, ["docker", "inspect", "--format", "{{.State.Running}}", `${CLOUD}-simplewebapp2-${node}`])).toBe("true");
+    // Same version, same port: the router is untouched; the health gate runs for the new container.
+    expect(describeSteps(r.steps)).toEqual([`create docker:index/container:Container simplewebapp2@${node}`, `update command:remote:Command simplewebapp2@${node}-healthy`]);
+    expect(onHost(node, ["docker", "inspect", "--format", "{{.State.Running}}", name])).toBe("true");
     expect([...new Set(await successive(urlOf("simplewebapp2"), 6))].sort()).toEqual(nodesOf("simplewebapp2"));
+});
+
+describe("day-2 operations under load", () => {
+    const app = "simplewebapp2";
+    const urls = () => APPS.map(urlOf);
+    /** The version an answer names ("... (v2)"); "" for a build without one. */
+    const versionOf = (body: string) => /\(([^)]*)\)$/.exec(body)?.[1] ?? "";
+    /** Apply a change under load: no failed request, and the app serves `version` afterwards, old containers gone. */
+    async function rollTo(version: string, edit: () => void) {
+        edit();
+        lab.configure(devConfig);
+        const r = await applyUnderLoad(urls(), () => lab.up());
+        console.log(`update to "${version}": ${JSON.stringify({ applySeconds: r.apply.seconds, requests: r.load.requests, failed: r.load.failed })}`);
+        expect(failuresOf(r.load.failures)).toEqual([]);
+        outputs = r.apply.outputs;
+        // Every answer after the switch names the new version; before it, the old one.
+        const seen = r.load.samples.filter((x) => x.url === urlOf(app)).map((x) => versionOf(x.body));
+        expect(seen[seen.length - 1]).toBe(version);
+        for (const body of await Promise.all([1, 2, 3, 4].map(() => get(urlOf(app)).then((x) => x.body)))) expect(versionOf(body)).toBe(version);
+        // Only the current replicas remain on the nodes.
+        expect(containersOnNodes(app)).toEqual(nodesOf(app).map((n) => containerOf(app, n)).sort());
+        return r;
+    }
+
+    test("three rolling image updates and a rollback: no failed request, each version served, old containers gone", async () => {
+        const original = outputs.applications[app].version;
+        const before = appContainerIds(["simplewebapp1"]);
+        for (const v of ["v1", "v2", "v3"]) await rollTo(v, () => (buildArgs[app] = { VERSION: v }));
+        expect(appContainerIds(["simplewebapp1"])).toEqual(before);
+        // Rollback: pin the version that served before the updates (still in the registry).
+        await rollTo("", () => (pins[app] = original));
+        expect(outputs.applications[app].version).toBe(original);
+        expect(outputs.applications[app].image).toBe(`manager.matrix:5000/${app}:${original}`);
+        delete pins[app];
+    });
+
+    test("a version that never becomes healthy fails the up with the app's own words, and the old one keeps serving", async () => {
+        buildArgs[app] = { VERSION: "v4", HEALTHY: "no" };
+        lab.configure(devConfig);
+        const load = new Load(urls()).start();
+        const t0 = Date.now();
+        const failed = await lab.up().then(() => undefined, (e: Error) => e.message);
+        const report = await load.stop(t0);
+        console.log(`bad version: up failed after ${(Date.now() - t0) / 1000} s; ${report.requests} requests, ${report.failed} failed`);
+        expect(failed).toBeDefined();
+        expect(failed).toMatch(new RegExp(`app "${app}" on node "node\\d": the new replica is not healthy`));
+        expect(failed).toContain(`GET /${app}/: 503`);
+        expect(failed).toContain("last log lines:");
+        expect(failuresOf(report.failures)).toEqual([]);
+        expect(versionOf((await get(urlOf(app))).body)).toBe("");
+        // Fixed: the next up proceeds.
+        await rollTo("v4", () => (buildArgs[app] = { VERSION: "v4" }));
+    });
+
+    test("draining a node moves its replicas away first; undraining brings them back; no failed request", async () => {
+        const victim = nodesOf(app)[0];
+        const placedBefore = Object.fromEntries(APPS.map((a) => [a, nodesOf(a)]));
+        drained.add(victim);
+        lab.configure(devConfig);
+        const out = await applyUnderLoad(urls(), () => lab.up());
+        console.log(`drain ${victim}: ${JSON.stringify({ applySeconds: out.apply.seconds, requests: out.load.requests, failed: out.load.failed })}`);
+        expect(failuresOf(out.load.failures)).toEqual([]);
+        outputs = out.apply.outputs;
+        for (const a of APPS) {
+            expect(nodesOf(a)).not.toContain(victim);
+            expect(nodesOf(a)).toHaveLength(2);
+        }
+        expect(onHost(victim, ["docker", "ps", "-a", "--filter", "label=matrix.app", "--format", "{{.Names}}"])).toBe("");
+
+        drained.delete(victim);
+        lab.configure(devConfig);
+        const back = await applyUnderLoad(urls(), () => lab.up());
+        console.log(`undrain ${victim}: ${JSON.stringify({ applySeconds: back.apply.seconds, requests: back.load.requests, failed: back.load.failed })}`);
+        expect(failuresOf(back.load.failures)).toEqual([]);
+        outputs = back.apply.outputs;
+        for (const a of APPS) expect(nodesOf(a)).toEqual(placedBefore[a]);
+    });
 });
 
 test("a config error fails preview with the program's one clear message and changes nothing", async () => {
