@@ -11,8 +11,8 @@ import { Host } from "./host";
 export interface ApplicationArgs {
     cloudName: string;
     app: App;
-    /** Where nodes pull (address) and this machine pushes (pushAddress); auth when the registry requires it. */
-    registry: { address: string; pushAddress: string; auth?: { username: string; password: pulumi.Input<string> } };
+    /** Where nodes pull (address) and this machine pushes (pushAddress); auth when the registry requires it; images kept per app. */
+    registry: { address: string; pushAddress: string; auth?: { username: string; password: pulumi.Input<string> }; keep: number };
     /** Range the host port of a new replica version is picked from. */
     hostPorts: { start: number; end: number };
     /** The Hosts of the nodes the app's replicas run on, by node name. */
@@ -48,6 +48,8 @@ export interface ReplicaEndpoint {
  */
 export class Application extends pulumi.ComponentResource {
     readonly replicas: ReplicaEndpoint[] = [];
+    /** The image build and push, when this deploy builds one. */
+    readonly image?: docker.Image;
     readonly imageRef: string;
     /** What a rollback pins: the build's tag (config `version`), or the image reference. */
     readonly version: string;
@@ -60,17 +62,16 @@ export class Application extends pulumi.ComponentResource {
         if (app.source.kind === "build") {
             // The tag is the content hash of the build definition: unchanged sources, no rebuild.
             this.imageRef = `${registry.address}/${app.name}:${app.source.hash}`;
-            pushed = [
-                new docker.Image(
-                    `${name}-image`,
-                    {
-                        imageName: `${registry.pushAddress}/${app.name}:${app.source.hash}`,
-                        build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args },
-                        registry: auth ? { server: registry.pushAddress, username: auth.username, password: auth.password } : undefined,
-                    },
-                    { parent: this, dependsOn: args.managerReady },
-                ),
-            ];
+            this.image = new docker.Image(
+                `${name}-image`,
+                {
+                    imageName: `${registry.pushAddress}/${app.name}:${app.source.hash}`,
+                    build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args },
+                    registry: auth ? { server: registry.pushAddress, username: auth.username, password: auth.password } : undefined,
+                },
+                { parent: this, dependsOn: args.managerReady },
+            );
+            pushed = [this.image];
         } else {
             this.imageRef = app.source.kind === "pinned" ? `${registry.address}/${app.name}:${app.source.tag}` : app.source.ref;
         }
@@ -150,8 +151,21 @@ export class Application extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            if (app.source.kind !== "image") {
+                // Images this node no longer runs, beyond the newest `keep` (what a rollback returns to).
+                const repository = `${registry.address}/${app.name}`;
+                new command.remote.Command(
+                    `${rname}-prune`,
+                    {
+                        connection: node.connection,
+                        create: renderScript("prune-images", { repository, keep: registry.keep, next: registry.keep + 1, current: this.imageRef }),
+                        addPreviousOutputInEnv: false,
+                    },
+                    { parent: this, dependsOn: [healthy] },
+                );
+            }
             this.replicas.push({ node: replica.node, address: replica.address, hostPort, container: container.name, healthy });
         });
-        this.registerOutputs({ replicas: this.replicas, imageRef: this.imageRef, version: this.version });
+        this.registerOutputs({ replicas: this.replicas, image: this.image, imageRef: this.imageRef, version: this.version });
     }
 }

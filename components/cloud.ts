@@ -96,7 +96,7 @@ export class Cloud extends pulumi.ComponentResource {
                     {
                         cloudName: model.cloudName,
                         app,
-                        registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
+                        registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth, keep: model.registry.keep },
                         hostPorts: model.hostPorts,
                         nodes: Object.fromEntries(app.replicas.map((r) => [r.node, hosts[r.node]])),
                         secret: args.secret,
@@ -105,6 +105,10 @@ export class Cloud extends pulumi.ComponentResource {
                     { parent: this },
                 ),
         );
+        const kept = model.applications.flatMap((a) => (a.source.kind === "build" ? [{ name: a.name, current: a.source.hash }] : a.source.kind === "pinned" ? [{ name: a.name, current: a.source.tag }] : []));
+        // After the rollout: a failed one must not collect the image that is still serving.
+        const rolledOut = apps.flatMap((a) => [...(a.image ? [a.image] : []), ...a.replicas.map((r) => r.healthy)]);
+        if (kept.length) manager.addImageRetention("registry-gc", { apps: kept, keep: model.registry.keep, after: rolledOut });
         const vcl = pulumi.all(apps.map((a) => pulumi.all(a.replicas.map((r) => r.hostPort)))).apply((ports) => renderVcl(withHostPorts(model, ports)));
         manager.addRouter("router", { port: model.router.port, adminPort: model.router.adminPort, vcl, backends: apps.flatMap((a) => a.replicas.map((r) => r.healthy)) });
 

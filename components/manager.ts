@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Host as HostModel } from "../core/model";
+import { paths, serviceContainerName } from "../core/layout";
 import { renderScript } from "../core/scripts";
 import { Dns, DnsArgs } from "./dns";
 import { Host } from "./host";
@@ -61,6 +62,29 @@ export class Manager extends pulumi.ComponentResource {
         const dns = new Dns(`${name}-dns`, { ...common, ...args.dns }, { parent: this });
         this.ready = [registry.ready, dns.ready];
         this.registerOutputs({ image: this.image, ready: this.ready });
+    }
+
+    /**
+     * Image retention in the registry: after this deploy's rollout (`after`), each app keeps its
+     * `keep` most recently pushed tags and the one in use; the rest is garbage-collected.
+     */
+    addImageRetention(name: string, args: { apps: { name: string; current: string }[]; keep: number; after: pulumi.Resource[] }): command.remote.Command {
+        return new command.remote.Command(
+            name,
+            {
+                connection: this.host.connection,
+                create: renderScript("registry-gc", {
+                    container: serviceContainerName(this.cloudName, "registry"),
+                    root: paths.container.registryData,
+                    config: paths.container.registryConfig,
+                    keep: args.keep,
+                    next: args.keep + 1,
+                    apps: args.apps,
+                }),
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, dependsOn: [...this.ready, ...args.after] },
+        );
     }
 
     /**

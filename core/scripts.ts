@@ -18,10 +18,12 @@ export type ScriptName =
     | "lab-ssh-key"
     | "pick-port"
     | "wait-healthy"
-    | "healthcheck";
+    | "healthcheck"
+    | "prune-images"
+    | "registry-gc";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
-export type ScriptVars = Record<string, string | number | boolean | readonly string[]>;
+export type ScriptVars = Record<string, string | number | boolean | readonly string[] | readonly Record<string, string>[]>;
 
 export function renderScript(name: ScriptName, vars: ScriptVars): string {
     return template(`scripts/${name}.sh.hbs`)(vars);

@@ -74,7 +74,7 @@ describe("dev stack resource graph (mocks)", () => {
         expect(registered("Registry", "manager-registry")).toEqual(["ready"]);
         expect(registered("Dns", "manager-dns")).toEqual(["container", "ready"]);
         expect(registered("Router", "router")).toEqual(["vcl"]);
-        expect(registered("Application", "simplewebapp1")).toEqual(["imageRef", "replicas", "version"]);
+        expect(registered("Application", "simplewebapp1")).toEqual(["image", "imageRef", "replicas", "version"]);
     });
 
     test("the router is the manager's child; apps wait for the manager's registry and DNS", () => {
@@ -120,6 +120,22 @@ describe("dev stack resource graph (mocks)", () => {
         cfg.applications[0].update = { parallelism: 2 };
         const wide = await runProgram(cfg);
         expect(deps(wide, second)).not.toContain(`${first}-healthy`);
+    });
+
+    test("image retention: the registry collects after the pushes and the rollout; each node prunes after its replica is healthy", async () => {
+        const gc = run.byName("command:remote:Command", "registry-gc");
+        expect(gc.parent).toBe(run.byName("matrix:index:Manager", "manager").urn);
+        expect(gc.dependencies.map(last)).toEqual(expect.arrayContaining(["simplewebapp1-image", "simplewebapp2-image", "simplewebapp1@node1-healthy"]));
+        expect(gc.inputs.create).toContain("tail -n +6");
+        expect(gc.inputs.create).toContain("docker-registry garbage-collect --delete-untagged");
+        const prune = run.byName("command:remote:Command", "simplewebapp1@node1-prune");
+        expect(prune.dependencies.map(last)).toContain("simplewebapp1@node1-healthy");
+        expect(prune.inputs.create).toContain("manager.matrix:5000/simplewebapp1");
+        // An image from elsewhere is neither collected nor pruned.
+        const cfg = devConfig();
+        cfg.applications = [{ name: "web", image: "nginx:1.27", port: 80, replicas: 1 }];
+        const external = await runProgram(cfg);
+        expect(external.resources.filter((r) => /-prune$|^registry-gc$/.test(r.name))).toEqual([]);
     });
 
     test("fixed host ports (plan file, hostPort) cannot hold two versions: those replicas are replaced stop-first", async () => {

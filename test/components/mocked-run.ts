@@ -1,6 +1,7 @@
 // Child-process side of harness.ts: runs index.ts once under pulumi mocks and prints the
 // recorded graph as JSON. A fresh process per run keeps one @pulumi/pulumi instance and
 // one program execution, as under the real CLI.
+import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -8,10 +9,15 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const containsSecret = (v: any): boolean =>
     !!v && typeof v === "object" && (v["4dabf18193072939515e22adb298388d"] === SECRET_SIG || Object.values(v).some(containsSecret));
 
-/** MOCK: a host-port picker "picks" its preferred port (the real one runs on the node). */
-function mockStdout(type: string, inputs: any): { stdout?: string } {
+/**
+ * MOCK outputs the program reads: a host-port picker "picks" its preferred port (the real one
+ * runs on the node); a pulled image's id follows its reference (the real one is its digest).
+ */
+function mockOutputs(type: string, inputs: any): Record<string, string> {
     const preferred = type === "command:remote:Command" && /^port=(\d+)$/m.exec(String(inputs.create ?? ""));
-    return preferred ? { stdout: `${preferred[1]}\n` } : {};
+    if (preferred) return { stdout: `${preferred[1]}\n` };
+    if (type === "docker:index/remoteImage:RemoteImage") return { imageId: `sha256:${createHash("sha256").update(String(inputs.name)).digest("hex")}` };
+    return {};
 }
 
 async function main() {
@@ -20,7 +26,7 @@ async function main() {
     let pending = 0;
     let last = Date.now();
     await pulumi.runtime.setMocks(
-        { newResource: (a) => ({ id: a.custom ? `${a.name}-id` : undefined, state: { ...a.inputs, ...mockStdout(a.type, a.inputs) } }), call: (a) => a.inputs },
+        { newResource: (a) => ({ id: a.custom ? `${a.name}-id` : undefined, state: { ...a.inputs, ...mockOutputs(a.type, a.inputs) } }), call: (a) => a.inputs },
         "matrix",
         stack,
         false,

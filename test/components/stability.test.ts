@@ -30,10 +30,12 @@ describe("stable resource names and inputs", () => {
         const cfg = devConfig();
         cfg.applications[1] = { ...cfg.applications[1], build: undefined, image: "registry.example/simplewebapp2:2.0" };
         const d = diff(A, snapshot((await runProgram(cfg)).resources));
-        // The build resource disappears (image apps are not built) and the pulls/containers change.
-        expect(names(d.removed)).toEqual(["simplewebapp2-image"]);
+        // The build and the node prunes disappear (an image from elsewhere is neither built nor
+        // pruned) and the pulls/containers change; the registry no longer collects its tags.
+        expect(names(d.removed)).toEqual(["simplewebapp2-image", ...names(d.removed).filter((n) => /^simplewebapp2@node\d-prune$/.test(n!))]);
+        expect(names(d.removed)).toHaveLength(3);
         expect(d.added).toEqual([]);
-        expect(names(d.changed).every((n) => n!.startsWith("simplewebapp2@"))).toBe(true);
+        expect(names(d.changed).filter((n) => !n!.startsWith("simplewebapp2@"))).toEqual(["registry-gc"]);
         expect(names(d.changed).length).toBeGreaterThan(0);
     });
 
@@ -45,6 +47,16 @@ describe("stable resource names and inputs", () => {
         expect(names(d.added).every((n) => n!.startsWith("simplewebapp3"))).toBe(true);
         expect(names(d.added)).toContain("simplewebapp3");
         expect(names(d.changed)).toEqual(["router-vcl", "router-vcl-load"]);
+    });
+
+    test("B3: one built app's build args changed -> its resources and the registry's retention list", async () => {
+        const cfg = devConfig();
+        cfg.applications[0].build = { context: cfg.applications[0].build, args: { VERSION: "v2" } };
+        const d = diff(A, snapshot((await runProgram(cfg)).resources));
+        expect(d.added).toEqual([]);
+        expect(d.removed).toEqual([]);
+        expect(names(d.changed).filter((n) => !n!.startsWith("simplewebapp1"))).toEqual(["registry-gc"]);
+        expect(names(d.changed)).toEqual(expect.arrayContaining(["simplewebapp1-image", "simplewebapp1@node1", "simplewebapp1@node1-port", "simplewebapp1@node1-prune"]));
     });
 
     test("B'': an app added with a virtual host -> the DNS records change and are reloaded too", async () => {

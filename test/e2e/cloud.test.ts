@@ -21,12 +21,15 @@ let source: string;
 let outputs: any;
 let firstCreated: number;
 const extraApps: any[] = [];
+const KEEP = 4;
 
 const urlOf = (app: string) => outputs.applications[app].urls[0] as string;
 const nodesOf = (app: string): string[] => outputs.applications[app].replicas.map((r: any) => r.node).sort();
 const failuresOf = (samples: { url: string; status: number; error?: string; body: string }[]) => samples.map((f) => `${f.url} ${f.status} ${f.error ?? f.body}`);
 /** The dev stack's config with simplewebapp1 built from the copy, plus the apps a test added. */
 const devConfig = (config: any) => {
+    // Room for the rollback to the version before three updates; older ones are collected.
+    config["matrix:registry"] = { keep: KEEP };
     config["matrix:applications"].find((a: any) => a.name === "simplewebapp1").build = source;
     for (const a of config["matrix:applications"]) {
         if (buildArgs[a.name]) a.build = { context: a.build, args: buildArgs[a.name] };
@@ -57,6 +60,8 @@ const describeSteps = (steps: Step[]) =>
     steps.filter((s) => s.op !== "create-replacement" && s.op !== "delete-replaced").map((s) => `${s.op} ${s.type} ${s.name}`).sort();
 /** The router's steps when routes change: the VCL file rewritten, then vcl.load. */
 const ROUTE_SWITCH = ["replace command:remote:Command router-vcl-load", "update command:remote:Command router-vcl"].sort();
+/** The registry's image retention, re-run when an app's version (or the set of apps) changes. */
+const REGISTRY_GC = "update command:remote:Command registry-gc";
 const belongsTo = (app: string) => (s: Step) => s.name === app || s.name.startsWith(`${app}-`) || s.name.startsWith(`${app}@`);
 
 beforeAll(async () => {
@@ -166,7 +171,7 @@ test("step 4: adding a third app while load runs fails no request and changes no
 
     // The engine's own steps: the new app's resources, and the VCL file and its vcl.load.
     const others = r.apply.steps.filter((s) => !belongsTo("simplewebapp3")(s));
-    expect(describeSteps(others)).toEqual(ROUTE_SWITCH);
+    expect(describeSteps(others)).toEqual([...ROUTE_SWITCH, REGISTRY_GC].sort());
     expect(r.apply.steps.filter(belongsTo("simplewebapp3")).every((s) => s.op === "create")).toBe(true);
     expect(appContainerIds(APPS)).toEqual(before);
 
@@ -182,7 +187,7 @@ test("a changed app source: preview lists only that app's resources, and up appl
     const p = await lab.preview();
     expect(p.steps.length).toBeGreaterThan(0);
     // Besides the app: the VCL (new replicas on new ports) and its vcl.load.
-    expect(describeSteps(p.steps.filter((s) => !belongsTo("simplewebapp1")(s)))).toEqual(ROUTE_SWITCH);
+    expect(describeSteps(p.steps.filter((s) => !belongsTo("simplewebapp1")(s)))).toEqual([...ROUTE_SWITCH, REGISTRY_GC].sort());
     // The image is rebuilt, and every replica moves to it.
     expect(describeSteps(p.steps.filter((s) => s.name === "simplewebapp1-image"))).toEqual(["update docker:index/image:Image simplewebapp1-image"]);
     for (const node of nodesOf("simplewebapp1")) {
@@ -217,6 +222,8 @@ test("drift: a container removed by hand is noticed by refresh, and the next up 
 describe("day-2 operations under load", () => {
     const app = "simplewebapp2";
     const urls = () => APPS.map(urlOf);
+    /** Versions of the app pushed to the registry, oldest first (a failed one excepted). */
+    const pushed: string[] = [];
     /** The version an answer names ("... (v2)"); "" for a build without one. */
     const versionOf = (body: string) => /\(([^)]*)\)$/.exec(body)?.[1] ?? "";
     /** Apply a change under load: no failed request, and the app serves `version` afterwards, old containers gone. */
@@ -238,8 +245,12 @@ describe("day-2 operations under load", () => {
 
     test("three rolling image updates and a rollback: no failed request, each version served, old containers gone", async () => {
         const original = outputs.applications[app].version;
+        pushed.push(original);
         const before = appContainerIds(["simplewebapp1"]);
-        for (const v of ["v1", "v2", "v3"]) await rollTo(v, () => (buildArgs[app] = { VERSION: v }));
+        for (const v of ["v1", "v2", "v3"]) {
+            await rollTo(v, () => (buildArgs[app] = { VERSION: v }));
+            pushed.push(outputs.applications[app].version);
+        }
         expect(appContainerIds(["simplewebapp1"])).toEqual(before);
         // Rollback: pin the version that served before the updates (still in the registry).
         await rollTo("", () => (pins[app] = original));
@@ -264,6 +275,20 @@ describe("day-2 operations under load", () => {
         expect(versionOf((await get(urlOf(app))).body)).toBe("");
         // Fixed: the next up proceeds.
         await rollTo("v4", () => (buildArgs[app] = { VERSION: "v4" }));
+        pushed.push(outputs.applications[app].version);
+    });
+
+    test(`the registry and the nodes keep the ${KEEP} newest images of an app`, async () => {
+        // Pushed: the original, v1..v3, the broken v4, v4: the original and v1 are collected.
+        const tags: string[] = JSON.parse((await get(`http://127.0.0.1:5000/v2/${app}/tags/list`)).body).tags;
+        expect(tags).toHaveLength(KEEP);
+        expect(tags).toEqual(expect.arrayContaining(pushed.slice(2)));
+        for (const old of pushed.slice(0, 2)) expect(tags).not.toContain(old);
+        for (const node of nodesOf(app)) {
+            const kept = onHost(node, ["docker", "images", "--format", "{{.Tag}}", `manager.matrix:5000/${app}`]).split("\n");
+            expect(kept.length).toBeLessThanOrEqual(KEEP);
+            expect(kept).toContain(outputs.applications[app].version);
+        }
     });
 
     test("draining a node moves its replicas away first; undraining brings them back; no failed request", async () => {
