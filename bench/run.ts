@@ -1,10 +1,10 @@
 // Benchmark of the dev stack on the local lab, applied by the real Pulumi engine (Automation
 // API): prints one JSON object of measurements (no pass/fail). Needs what the end-to-end test
-// needs (see README); takes about 5 minutes.
+// needs (see README) and wrk; takes about 10 minutes.
 //
 //   npm run bench
 import * as os from "os";
-import { labObjects, requireTools } from "../lab/driver/lab";
+import { Load, labObjects, requireTools } from "../lab/driver/lab";
 import { applyUnderLoad, nodeLoss, throughput } from "../lab/driver/scenario";
 import { LabStack } from "../lab/driver/stack";
 
@@ -12,7 +12,7 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 async function main() {
-    requireTools();
+    requireTools(["wrk", "apt-get install wrk"]);
     const leftovers = labObjects();
     if (leftovers.length) throw new Error(`the lab must start clean; remove first: ${leftovers.join(", ")}`);
     const lab = await LabStack.create();
@@ -34,20 +34,59 @@ async function main() {
         const viaRouter = `http://10.10.10.1:80/${app}/`;
         const viaPublished = `${outputs.routerUrl}${app}/`;
         const direct = `http://${replica.address}:${replica.hostPort}/${app}/`;
-        log("throughput: direct, router on the private network, router on the published port");
-        const d = await throughput(direct);
-        const r = await throughput(viaRouter);
-        const p = await throughput(viaPublished);
+        log("throughput (8 connections) and latency (1 connection): direct, router on the private network, router on the published port");
+        const [d, r, p] = [direct, viaRouter, viaPublished].map((u) => throughput(u));
+        const [d1, r1] = [direct, viaRouter].map((u) => throughput(u, 5, 1));
 
         log("node loss under load");
         const apps = Object.keys(outputs.applications);
-        const loss = await nodeLoss(apps.map((a) => `${outputs.routerUrl}${a}/`), replica.node);
+        const urls = apps.map((a) => `${outputs.routerUrl}${a}/`);
+        const loss = await nodeLoss(urls, replica.node);
 
         log("route change (a third app) under load");
-        lab.configure((c) => {
-            c["matrix:applications"].push({ name: "simplewebapp3", build: "apps/simplewebapp2", port: 8080, replicas: 2, memory: "64m" });
-        });
-        const change = await applyUnderLoad(apps.map((a) => `${outputs.routerUrl}${a}/`), () => lab.up());
+        const extra: any[] = [];
+        const args: Record<string, string> = {};
+        let pin: string | undefined;
+        let drained: string | undefined;
+        const configure = () =>
+            lab.configure((c) => {
+                const a2 = c["matrix:applications"].find((a: any) => a.name === "simplewebapp2");
+                a2.build = { context: "apps/simplewebapp2", args };
+                if (pin) a2.version = pin;
+                for (const n of c["matrix:nodes"]) n.drain = n.name === drained;
+                c["matrix:applications"].push(...extra);
+            });
+        extra.push({ name: "simplewebapp3", build: "apps/simplewebapp2", port: 8080, replicas: 2, memory: "64m" });
+        configure();
+        const change = await applyUnderLoad(urls, () => lab.up());
+        const original = change.apply.outputs.applications.simplewebapp2.version;
+
+        const step = async (what: string, edit: () => void) => {
+            log(what);
+            edit();
+            configure();
+            const u = await applyUnderLoad(urls, () => lab.up());
+            return { seconds: round(u.apply.seconds, 1), requests: u.load.requests, failed: u.load.failed, outputs: u.apply.outputs };
+        };
+        const updates = [];
+        for (const v of ["v1", "v2", "v3"]) updates.push(await step(`rolling update of simplewebapp2 to ${v} under load`, () => (args.VERSION = v)));
+        const rollback = await step("rollback under load", () => (pin = original));
+        pin = undefined;
+
+        log("a version that never becomes healthy, under load");
+        args.VERSION = "v4";
+        args.HEALTHY = "no";
+        configure();
+        const badLoad = new Load(urls).start();
+        const t0 = Date.now();
+        const badFailed = await lab.up().then(() => false, () => true);
+        const badSeconds = (Date.now() - t0) / 1000;
+        const bad = await badLoad.stop(t0);
+        const fixed = await step("the fixed version under load", () => delete args.HEALTHY);
+
+        const victim = fixed.outputs.applications.simplewebapp2.replicas[0].node;
+        const drain = await step(`drain ${victim} under load`, () => (drained = victim));
+        const undrain = await step(`undrain ${victim} under load`, () => (drained = undefined));
 
         log("destroy");
         const gone = await lab.destroy();
@@ -72,9 +111,14 @@ async function main() {
                 failedWhileRejoining: loss.rejoin.failed,
             },
             routeChange: { requests: change.load.requests, failed: change.load.failed, applySeconds: round(change.apply.seconds, 1) },
+            rollingUpdates: updates.map(({ outputs: _, ...u }) => u),
+            rollback: (({ outputs: _, ...u }) => u)(rollback),
+            badVersion: { upFailed: badFailed, secondsUntilUpFailed: round(badSeconds, 1), requests: bad.requests, failed: bad.failed },
+            fixedVersion: (({ outputs: _, ...u }) => u)(fixed),
+            drain: (({ outputs: _, ...u }) => u)(drain),
+            undrain: (({ outputs: _, ...u }) => u)(undrain),
             throughput: {
-                // Client, Varnish and replicas share this machine's cores: on few cores the
-                // router's own CPU shows in the ratio.
+                // One wrk client; client, Varnish and the replicas share this machine's cores.
                 cores: os.cpus().length,
                 directRps: d.rps,
                 routerRps: r.rps,
@@ -82,6 +126,13 @@ async function main() {
                 ratio: round(r.rps / d.rps),
                 publishedRatio: round(p.rps / d.rps),
                 failed: d.failed + r.failed + p.failed,
+                // Latency at one connection (no queueing): what the router adds per request, ms.
+                directP50Ms: d1.p50,
+                directP99Ms: d1.p99,
+                routerP50Ms: r1.p50,
+                routerP99Ms: r1.p99,
+                addedP50Ms: round(r1.p50 - d1.p50, 3),
+                addedP99Ms: round(r1.p99 - d1.p99, 3),
             },
         }) + "\n");
     } finally {

@@ -20,10 +20,10 @@ export function must(cmd: string[], timeoutMs?: number): string {
     return r.out;
 }
 
-/** Fail loudly, naming the fix, when a tool the lab needs is missing. */
-export function requireTools() {
+/** Fail loudly, naming the fix, when a tool the lab needs (or one more: [tool, fix]) is missing. */
+export function requireTools(...more: [string, string][]) {
     for (const [tool, fix] of [["docker", "apt-get install docker.io"], ["dig", "apt-get install dnsutils"], ["ssh", "apt-get install openssh-client"],
-        ["pulumi", "install Pulumi (offline: scripts/install-pulumi.sh)"]]) {
+        ["pulumi", "install Pulumi (offline: scripts/install-pulumi.sh)"], ...more]) {
         if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: ${fix}`);
     }
     if (sh(["docker", "info", "--format", "{{.ServerVersion}}"]).code !== 0) {

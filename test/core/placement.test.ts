@@ -1,4 +1,5 @@
-import { assignPorts, eligibleNodes, spread } from "../../core/placement";
+import fc from "fast-check";
+import { assignPorts, eligibleNodes, placeApps, PlacementRequest, spread } from "../../core/placement";
 import { Host } from "../../core/model";
 
 const node = (name: string, groups: string[] = [], labels: Record<string, string> = {}): Host => ({
@@ -31,6 +32,85 @@ describe("spread", () => {
         for (let i = 0; i < 500; i++) for (const n of spread(`app${i}`, nodes, 2)) load.set(n.name, (load.get(n.name) ?? 0) + 1);
         // 1000 replicas over 5 nodes: 200 each on average.
         for (const n of nodes) expect(load.get(n.name)).toBeGreaterThan(150);
+    });
+});
+
+describe("placeApps (property tests)", () => {
+    const nodeNames = fc.uniqueArray(fc.stringMatching(/^n[0-9]{1,2}$/), { minLength: 1, maxLength: 8 });
+    const appNames = fc.uniqueArray(fc.stringMatching(/^[a-z]{1,6}$/), { minLength: 1, maxLength: 12 });
+    /** Apps spread over all nodes, each with 1..N replicas, or pinned to some nodes. */
+    const world = fc
+        .tuple(nodeNames, appNames)
+        .chain(([ns, as]) =>
+            fc.tuple(
+                fc.constant(ns.map((n) => node(n))),
+                fc.tuple(...as.map((a) => fc.tuple(fc.constant(a), fc.integer({ min: 1, max: ns.length }), fc.boolean(), fc.subarray(ns, { minLength: 1 })))),
+            ),
+        )
+        .map(([ns, apps]) => ({
+            nodes: ns,
+            requests: apps.map(([app, count, pinned, pins]): PlacementRequest => (pinned ? { app, nodes: pins } : { app, eligible: ns, count })),
+        }));
+
+    test("deterministic; one replica per node, on eligible nodes, as many as asked", () => {
+        fc.assert(
+            fc.property(world, ({ requests }) => {
+                const placed = placeApps(requests);
+                expect(placeApps(requests)).toEqual(placed);
+                for (const r of requests) {
+                    const got = placed.get(r.app)!;
+                    expect(new Set(got).size).toBe(got.length);
+                    if ("nodes" in r) expect(got).toEqual(r.nodes);
+                    else {
+                        expect(got).toHaveLength(r.count);
+                        for (const n of got) expect(r.eligible.map((e) => e.name)).toContain(n);
+                    }
+                }
+            }),
+        );
+    });
+
+    test("appending an app (or several) never moves another", () => {
+        fc.assert(
+            fc.property(world, fc.integer({ min: 0, max: 12 }), ({ requests }, cut) => {
+                const before = placeApps(requests.slice(0, cut));
+                const after = placeApps(requests);
+                for (const [app, nodes] of before) expect(after.get(app)).toEqual(nodes);
+            }),
+        );
+    });
+
+    test("apps with the same replica count, spread over all nodes, load every node within one replica", () => {
+        fc.assert(
+            fc.property(nodeNames, appNames, fc.integer({ min: 1, max: 8 }), (ns, as, r) => {
+                const count = Math.min(r, ns.length);
+                const all = ns.map((n) => node(n));
+                const placed = placeApps(as.map((app) => ({ app, eligible: all, count })));
+                const load = new Map(ns.map((n) => [n, 0]));
+                for (const nodes of placed.values()) for (const n of nodes) load.set(n, load.get(n)! + 1);
+                expect(Math.max(...load.values()) - Math.min(...load.values())).toBeLessThanOrEqual(1);
+            }),
+        );
+    });
+
+    test("draining a node (leaving it out) moves every replica off it; undraining restores the placement", () => {
+        fc.assert(
+            fc.property(world, fc.nat(), ({ nodes: ns, requests }, k) => {
+                fc.pre(ns.length > 1);
+                const drained = ns[k % ns.length].name;
+                const spreadOnly = requests.filter((r): r is Extract<PlacementRequest, { eligible: Host[] }> => "eligible" in r).map((r) => ({ ...r, count: Math.min(r.count, ns.length - 1) }));
+                const before = placeApps(spreadOnly);
+                const during = placeApps(spreadOnly.map((r) => ({ ...r, eligible: r.eligible.filter((n) => n.name !== drained) })));
+                for (const nodes of during.values()) expect(nodes).not.toContain(drained);
+                expect(placeApps(spreadOnly)).toEqual(before);
+            }),
+        );
+    });
+
+    test("the dev stack: two apps of 2 replicas on 3 nodes use all three nodes", () => {
+        const three = ["node1", "node2", "node3"].map((n) => node(n));
+        const placed = placeApps(["simplewebapp1", "simplewebapp2"].map((app) => ({ app, eligible: three, count: 2 })));
+        expect(new Set([...placed.values()].flat()).size).toBe(3);
     });
 });
 
