@@ -7,7 +7,7 @@ import ms from "ms";
 import { z } from "zod";
 import { contentHash, directoryHash } from "./hash";
 import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection } from "./model";
-import { eligibleNodes, PortRequest, assignPorts, spread } from "./placement";
+import { eligibleNodes, PortRequest, assignPorts, placeApps } from "./placement";
 import { parsePlan, PlanLine } from "./planfile";
 import { keyPath, Problems } from "./problems";
 import { AppConfig, buildSchema, CONFIG_KEYS, HostConfig, ParsedConfig, RawConfig, schemas } from "./schema";
@@ -294,16 +294,15 @@ function checkApplications(
     const claims: Claims = { routes: new Map(), reservedNames: new Map([[`registry.${domain}`, "the registry"]]) };
     for (const h of hosts) claims.reservedNames.set(h.fqdn, `host "${h.name}"`);
     const apps: Omit<Application, "replicas">[] = [];
-    const portRequests: PortRequest[] = [];
+    const placements: { app: string; where: string; placement: AppPlacement }[] = [];
     for (const [a, p] of entries) {
         if (p.length && origin.get(a.name) !== at(...p)) continue; // a duplicate, reported above
         const fromPlan = p.length === 0;
         const where = fromPlan ? origin.get(a.name)! : at(...p);
         const app: AppCheck = { a, where, w: (...k) => (fromPlan ? where : at(...p, ...k)), lines: plan.lines.filter((l) => l.app === a.name) };
         const source = appSource(c, app);
-        const placed = appPlacement(c, app, plan, nodes);
+        placements.push({ app: a.name, where, placement: appPlacement(c, app, plan, nodes) });
         const containerPort = appPort(c, app, plan);
-        if (placed.length) portRequests.push({ app: a.name, where, nodes: placed });
         const env = appEnv(c, app);
         const { memory, memoryReservation } = appResources(c, app);
         const route = appRoute(c, app, claims, domain);
@@ -324,7 +323,20 @@ function checkApplications(
             placedBy: app.lines.length ? "plan" : "config",
         });
     }
-    return { apps, portRequests };
+    return { apps, portRequests: placeInOrder(placements, nodes) };
+}
+
+/** Where an app goes: fixed nodes (with their host ports), or `count` of the eligible nodes. */
+type AppPlacement = { fixed: PortRequest["nodes"] } | { eligible: Host[]; count: number; hostPort?: number };
+
+/** Spread apps take nodes in config order, counting the replicas of the apps before them (placeApps). */
+function placeInOrder(placements: { app: string; where: string; placement: AppPlacement }[], nodes: Nodes): PortRequest[] {
+    const placed = placeApps(placements.map(({ app, placement: p }) => ("fixed" in p ? { app, nodes: p.fixed.map((n) => n.node) } : { app, eligible: p.eligible, count: p.count })));
+    return placements.flatMap(({ app, where, placement: p }) => {
+        const onNodes =
+            "fixed" in p ? p.fixed : placed.get(app)!.map((name) => ({ node: name, address: nodes.list.find((n) => n.name === name)!.address, hostPort: p.hostPort }));
+        return onNodes.length ? [{ app, where, nodes: onNodes }] : [];
+    });
 }
 
 /** A directory to build (with its Dockerfile) or an image reference; undefined when invalid (reported). */
@@ -345,8 +357,8 @@ function appSource({ env, problems }: Check, { a, where, w }: AppCheck): Applica
     return undefined;
 }
 
-/** The nodes the app runs on: from the plan file, an explicit list, or spread over eligible nodes. */
-function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, plan: Plan, nodes: Nodes): PortRequest["nodes"] {
+/** The nodes the app runs on: from the plan file, an explicit list, or `replicas` of the eligible nodes. */
+function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, plan: Plan, nodes: Nodes): AppPlacement {
     const configPlacement = a.nodes !== undefined || a.replicas !== undefined;
     const placed: PortRequest["nodes"] = [];
     if (lines.length && configPlacement) problems.report(w("nodes"), `is also placed by ${plan.name} (lines ${lines.map((l) => l.line).join(", ")}); use one or the other`);
@@ -355,7 +367,7 @@ function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, pla
         for (const l of lines)
             if (nodes.list.find((n) => n.name === l.node)?.drain) problems.report(`${plan.name}:${l.line}`, drained(l.node, "move this line to another node"));
         // An unknown node is reported by readPlan; its empty address is never used.
-        return lines.map((l) => ({ node: l.node, address: nodes.list.find((n) => n.name === l.node)?.address ?? "", hostPort: l.hostPort }));
+        return { fixed: lines.map((l) => ({ node: l.node, address: nodes.list.find((n) => n.name === l.node)?.address ?? "", hostPort: l.hostPort })) };
     } else if (a.nodes !== undefined && a.replicas !== undefined) problems.report(where, 'set either "nodes" (explicit) or "replicas" (spread), not both');
     else if (a.nodes) {
         if (a.selector) problems.report(w("selector"), 'only applies with "replicas"; remove it or use replicas');
@@ -373,9 +385,9 @@ function appPlacement({ problems }: Check, { a, where, w, lines }: AppCheck, pla
             /* reported under matrix:nodes */
         } else if (a.replicas > eligible.length)
             problems.report(w("replicas"), `must be ≤ number of eligible nodes (${eligible.length})${a.selector ? " matching the selector" : ""}${nodes.list.some((n) => n.drain) ? ", drained nodes excluded" : ""}; lower it or add nodes`);
-        else return spread(a.name, eligible, a.replicas).map((n) => ({ node: n.name, address: n.address, hostPort: a.hostPort }));
+        else return { eligible, count: a.replicas, hostPort: a.hostPort };
     } else problems.report(where, `is not placed: set "nodes", "replicas", or add lines to the plan file`);
-    return placed;
+    return { fixed: placed };
 }
 
 function drained(node: string, fix: string): string {

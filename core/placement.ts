@@ -1,6 +1,7 @@
 // Placement: which nodes run an app's replicas, and on which host port.
-// Placement is a pure function of the app's own name and the node list, so adding or changing
-// one app never moves another app's replicas (stable resource names). Automatic ports are too,
+// Placement is a pure function of the config: the apps in order, each on the least loaded of
+// its eligible nodes (ties by rendezvous hashing), so an app appended to the config never moves
+// another's replicas (stable resource names). Automatic ports depend on the app's own name,
 // except on a clash of hashed ports, where the app sorting first by name keeps its port.
 import { sha256 } from "./hash";
 import { Host, Replica } from "./model";
@@ -20,15 +21,44 @@ export function eligibleNodes(nodes: Host[], selector: Selector | undefined): Ho
 }
 
 /**
- * Rendezvous (highest-random-weight) hashing: each node gets a score from hash(app, node);
- * the `count` best nodes win. Deterministic, one replica per node, spread evenly across
- * apps, and adding a node moves only the replicas that land on it.
- * The result keeps the nodes' configured order.
+ * Rendezvous (highest-random-weight) order of `nodes` for `app`: each node scores
+ * hash(app, node). Deterministic, and independent of every other app.
  */
-export function spread(app: string, nodes: Host[], count: number): Host[] {
-    const score = (n: Host) => sha256(`${app}\0${n.name}`);
-    const chosen = new Set([...nodes].sort((a, b) => score(b).localeCompare(score(a))).slice(0, count));
+function byScore(app: string, nodes: Host[]): Host[] {
+    const score = new Map(nodes.map((n) => [n, sha256(`${app}\0${n.name}`)]));
+    return [...nodes].sort((a, b) => score.get(b)!.localeCompare(score.get(a)!));
+}
+
+/**
+ * The `count` nodes an app's replicas go to, one per node: the least loaded (replicas of the
+ * apps placed before it), ties broken by rendezvous score. Without loads: the `count` best
+ * scores, so adding a node moves only the replicas that land on it. Keeps the nodes' order.
+ */
+export function spread(app: string, nodes: Host[], count: number, load: ReadonlyMap<string, number> = new Map()): Host[] {
+    const ranked = byScore(app, nodes);
+    const rank = new Map(ranked.map((n, i) => [n, i]));
+    const chosen = new Set(ranked.sort((a, b) => (load.get(a.name) ?? 0) - (load.get(b.name) ?? 0) || rank.get(a)! - rank.get(b)!).slice(0, count));
     return nodes.filter((n) => chosen.has(n));
+}
+
+/** An app's placement request: fixed nodes (config `nodes`, plan file) or a spread over eligible nodes. */
+export type PlacementRequest = { app: string; nodes: string[] } | { app: string; eligible: Host[]; count: number };
+
+/**
+ * Places apps in order (the config's, then the plan file's): each spread app takes the least
+ * loaded of its eligible nodes, counting the replicas of every app before it. An app's nodes
+ * depend only on the apps before it, so an app appended to the list moves no other; apps with
+ * the same replica count and no selector end up within one replica of each other per node.
+ */
+export function placeApps(requests: PlacementRequest[]): Map<string, string[]> {
+    const load = new Map<string, number>();
+    const placed = new Map<string, string[]>();
+    for (const r of requests) {
+        const nodes = "nodes" in r ? r.nodes : spread(r.app, r.eligible, r.count, load).map((n) => n.name);
+        for (const n of nodes) load.set(n, (load.get(n) ?? 0) + 1);
+        placed.set(r.app, nodes);
+    }
+    return placed;
 }
 
 export interface PortRequest {

@@ -62,7 +62,7 @@ describe("dev stack resource graph (mocks)", () => {
         const cpus = await runProgram(cfg);
         // Whole CPUs come back as "1.0".
         expect(cpus.byName("docker:index/container:Container", "simplewebapp1@node1").inputs.cpus).toBe("1.0");
-        expect(cpus.byName("docker:index/container:Container", "simplewebapp2@node1").inputs.cpus).toBe("0.5");
+        expect(cpus.byName("docker:index/container:Container", "simplewebapp2@node3").inputs.cpus).toBe("0.5");
     });
 
     test("each component registers its public fields as outputs", () => {

@@ -316,6 +316,8 @@ describe("shipped stack files", () => {
         expect(m.mode).toBe("lab");
         expect(m.nodes.map((n) => n.address)).toEqual(["10.10.10.11", "10.10.10.12", "10.10.10.13"]);
         for (const a of m.applications) expect(new Set(a.replicas.map((r) => r.node)).size).toBe(2);
+        // The second app fills the node the first one left idle.
+        expect(m.applications.map((a) => a.replicas.map((r) => r.node))).toEqual([["node1", "node3"], ["node2", "node3"]]);
     });
 
     test("Pulumi.example-ssh.yaml with the seed's plan file", () => {
