@@ -41,7 +41,7 @@ async function main() {
         log("node loss under load");
         const apps = Object.keys(outputs.applications);
         const urls = apps.map((a) => `${outputs.routerUrl}${a}/`);
-        const loss = await nodeLoss(urls, replica.node);
+        const loss = await nodeLoss(urls, replica.node, apps.filter((a) => outputs.applications[a].replicas.some((x: any) => x.node === replica.node)).map((a) => `${outputs.routerUrl}${a}/`));
 
         log("route change (a third app) under load");
         const extra: any[] = [];

@@ -105,7 +105,8 @@ export class Cloud extends pulumi.ComponentResource {
                     { parent: this },
                 ),
         );
-        const kept = model.applications.flatMap((a) => (a.source.kind === "build" ? [{ name: a.name, current: a.source.hash }] : a.source.kind === "pinned" ? [{ name: a.name, current: a.source.tag }] : []));
+        // The registry holds the images of built (and pinned) apps only.
+        const kept = model.applications.flatMap((a, i) => (a.source.kind === "image" ? [] : [{ name: a.name, current: apps[i].version }]));
         // After the rollout: a failed one must not collect the image that is still serving.
         const rolledOut = apps.flatMap((a) => [...(a.image ? [a.image] : []), ...a.replicas.map((r) => r.healthy)]);
         if (kept.length) manager.addImageRetention("registry-gc", { apps: kept, keep: model.registry.keep, after: rolledOut });

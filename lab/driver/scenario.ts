@@ -20,10 +20,10 @@ export interface NodeLossResult {
 
 /**
  * Step 9: under a steady load on `urls`, kill the node's lab container (abruptly, like a power
- * loss), keep the load for `downMs`, then start it again and wait until it serves `urls` again
- * — with no redeploy: Varnish's probes take it back into rotation.
+ * loss), keep the load for `downMs`, then start it again and wait until it serves its own apps
+ * (`placedUrls`) again — with no redeploy: Varnish's probes take it back into rotation.
  */
-export async function nodeLoss(urls: string[], node: string, downMs = 8000): Promise<NodeLossResult> {
+export async function nodeLoss(urls: string[], node: string, placedUrls: string[], downMs = 8000): Promise<NodeLossResult> {
     const container = `${CLOUD}-lab-${node}`;
     const load = new Load(urls).start();
     await sleep(2000);
@@ -44,10 +44,15 @@ export async function nodeLoss(urls: string[], node: string, downMs = 8000): Pro
     const back = new Load(urls).start();
     const startedAt = Date.now();
     must(["docker", "start", container]);
-    await waitFor(`${node} back in rotation for ${urls.join(", ")}`, () => {
-        const seen = urls.every((u) => back.samples.some((s) => s.url === u && s.start > startedAt && servedBy(s.body) === node));
-        return seen ? true : undefined;
-    }, 120_000);
+    try {
+        await waitFor(`${node} back in rotation for ${placedUrls.join(", ")}`, () => {
+            const seen = placedUrls.every((u) => back.samples.some((s) => s.url === u && s.start > startedAt && servedBy(s.body) === node));
+            return seen ? true : undefined;
+        }, 120_000);
+    } catch (e) {
+        await back.stop(); // no load left running after a failure
+        throw e;
+    }
     const rejoinSeconds = (Date.now() - startedAt) / 1000;
     await sleep(1000);
     const rejoin = await back.stop(startedAt);
