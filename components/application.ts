@@ -107,7 +107,7 @@ export class Application extends pulumi.ComponentResource {
                       `${rname}-port`,
                       {
                           connection: node.connection,
-                          create: renderScript("pick-port", { app: app.name, preferred: replica.hostPort, ...args.hostPorts }),
+                          ...onStdin(renderScript("pick-port", { app: app.name, preferred: replica.hostPort, ...args.hostPorts })),
                           // A new version, a new port: picked while the old replica still holds its own.
                           triggers: [version],
                           addPreviousOutputInEnv: false,
@@ -144,8 +144,10 @@ export class Application extends pulumi.ComponentResource {
                 {
                     connection: node.connection,
                     // A new container id re-runs the gate (an update runs create again).
-                    create: container.id.apply((id) =>
-                        renderScript("wait-healthy", { id, app: app.name, node: replica.node, attempts: h.deployTimeoutSeconds * 2, seconds: h.deployTimeoutSeconds }),
+                    ...onStdin(
+                        container.id.apply((id) =>
+                            renderScript("wait-healthy", { id, app: app.name, node: replica.node, attempts: h.deployTimeoutSeconds * 2, seconds: h.deployTimeoutSeconds }),
+                        ),
                     ),
                     addPreviousOutputInEnv: false,
                 },
@@ -168,4 +170,12 @@ export class Application extends pulumi.ComponentResource {
         });
         this.registerOutputs({ replicas: this.replicas, image: this.image, imageRef: this.imageRef, version: this.version });
     }
+}
+
+/**
+ * A script run from stdin: a failed command's error quotes the command line, and the operator
+ * should read what the script said, not the script.
+ */
+function onStdin(script: pulumi.Input<string>): { create: string; stdin: pulumi.Input<string> } {
+    return { create: "sh -s", stdin: script };
 }

@@ -98,8 +98,10 @@ describe("dev stack resource graph (mocks)", () => {
         expect(c.inputs.name).toMatch(/^matrix-simplewebapp1-node1-[0-9a-f]{12}$/);
         const pick = run.byName("command:remote:Command", "simplewebapp1@node1-port");
         expect(pick.inputs.triggers).toEqual([c.inputs.name.split("-").pop()]);
-        expect(pick.inputs.create).toContain("flock");
-        expect(c.inputs.ports).toEqual([{ internal: 8080, external: Number(/^port=(\d+)$/m.exec(pick.inputs.create)![1]), ip: "10.10.10.11" }]);
+        // Scripts run from stdin: a failure quotes "sh -s", not the script.
+        expect(pick.inputs.create).toBe("sh -s");
+        expect(pick.inputs.stdin).toContain("flock");
+        expect(c.inputs.ports).toEqual([{ internal: 8080, external: Number(/^port=(\d+)$/m.exec(pick.inputs.stdin)![1]), ip: "10.10.10.11" }]);
         expect(c.dependencies.map(last)).toContain("simplewebapp1@node1-port");
         expect(c.inputs.healthcheck.tests[0]).toBe("CMD-SHELL");
         expect(c.inputs.healthcheck.tests[1]).toContain("http://127.0.0.1:8080/simplewebapp1/");
@@ -108,7 +110,8 @@ describe("dev stack resource graph (mocks)", () => {
         expect(c.deleteBeforeReplace).toBe(false);
         const gate = run.byName("command:remote:Command", "simplewebapp1@node1-healthy");
         expect(gate.dependencies.map(last)).toContain("simplewebapp1@node1");
-        expect(gate.inputs.create).toContain("simplewebapp1@node1-id");
+        expect(gate.inputs.create).toBe("sh -s");
+        expect(gate.inputs.stdin).toContain("simplewebapp1@node1-id");
     });
 
     test("rolling waves: a replica starts after the previous one is healthy; parallelism 2 starts both at once", async () => {

@@ -14,7 +14,7 @@ const containsSecret = (v: any): boolean =>
  * runs on the node); a pulled image's id follows its reference (the real one is its digest).
  */
 function mockOutputs(type: string, inputs: any): Record<string, string> {
-    const preferred = type === "command:remote:Command" && /^port=(\d+)$/m.exec(String(inputs.create ?? ""));
+    const preferred = type === "command:remote:Command" && /^port=(\d+)$/m.exec(String(inputs.stdin ?? ""));
     if (preferred) return { stdout: `${preferred[1]}\n` };
     if (type === "docker:index/remoteImage:RemoteImage") return { imageId: `sha256:${createHash("sha256").update(String(inputs.name)).digest("hex")}` };
     return {};
