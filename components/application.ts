@@ -15,6 +15,8 @@ export interface ApplicationArgs {
     registry: { address: string; pushAddress: string; auth?: { username: string; password: pulumi.Input<string> }; keep: number };
     /** Range the host port of a new replica version is picked from. */
     hostPorts: { start: number; end: number };
+    /** Fixed host ports (config hostPort, plan file) of every app, by node: never picked. */
+    fixedPorts: Record<string, number[]>;
     /** The Hosts of the nodes the app's replicas run on, by node name. */
     nodes: Record<string, Host>;
     /** Secret config values by key (env secrets). */
@@ -96,9 +98,12 @@ export class Application extends pulumi.ComponentResource {
             const rname = replicaResourceName(name, replica.node);
             const image = new docker.RemoteImage(rname, { name: this.imageRef, keepLocally: true }, { parent: this, provider: node.provider, dependsOn: pushed });
             const env = [`MATRIX_APP=${app.name}`, `MATRIX_NODE=${replica.node}`, `MATRIX_CLOUD=${cloudName}`];
+            // Where it is published counts too: a new port under an unchanged name could not be
+            // created beside the old container.
+            const publish = replica.fixedPort ? { address: replica.address, hostPort: replica.hostPort } : { address: replica.address, preferred: replica.hostPort, ...args.hostPorts };
             const version = pulumi
                 .all([image.imageId, pulumi.all(envs)])
-                .apply(([imageId, secretEnv]) => replicaVersion({ imageId, env: [...env, ...secretEnv], port: app.containerPort, limits, healthcheck, restart: app.restart }));
+                .apply(([imageId, secretEnv]) => replicaVersion({ imageId, env: [...env, ...secretEnv], port: app.containerPort, publish, limits, healthcheck, restart: app.restart }));
 
             // A fixed port cannot be shared by two versions: such a replica is replaced stop-first.
             const hostPort = replica.fixedPort
@@ -107,12 +112,16 @@ export class Application extends pulumi.ComponentResource {
                       `${rname}-port`,
                       {
                           connection: node.connection,
-                          ...onStdin(renderScript("pick-port", { app: app.name, preferred: replica.hostPort, ...args.hostPorts })),
+                          ...onStdin(
+                              renderScript("pick-port", { app: app.name, preferred: replica.hostPort, ...args.hostPorts, fixed: (args.fixedPorts[replica.node] ?? []).join(" ") }),
+                          ),
                           // A new version, a new port: picked while the old replica still holds its own.
                           triggers: [version],
                           addPreviousOutputInEnv: false,
                       },
-                      { parent: this },
+                      // Only a new version picks again (its inputs are in the version); re-running
+                      // the pick for the same version would move its port under its name.
+                      { parent: this, ignoreChanges: ["stdin"] },
                   ).stdout.apply((s) => Number(s.trim()));
 
             // One rolling wave after another: replica i starts once replica i - parallelism is healthy.

@@ -89,6 +89,8 @@ export class Cloud extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const fixedPorts: Record<string, number[]> = {};
+        for (const r of model.applications.flatMap((a) => a.replicas)) if (r.fixedPort) (fixedPorts[r.node] ??= []).push(r.hostPort);
         const apps = model.applications.map(
             (app) =>
                 new Application(
@@ -98,6 +100,7 @@ export class Cloud extends pulumi.ComponentResource {
                         app,
                         registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth, keep: model.registry.keep },
                         hostPorts: model.hostPorts,
+                        fixedPorts,
                         nodes: Object.fromEntries(app.replicas.map((r) => [r.node, hosts[r.node]])),
                         secret: args.secret,
                         managerReady: manager.ready,

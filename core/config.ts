@@ -7,6 +7,7 @@ import ms from "ms";
 import { z } from "zod";
 import { contentHash, directoryHash } from "./hash";
 import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection } from "./model";
+import { goDuration } from "./replica";
 import { eligibleNodes, PortRequest, assignPorts, placeApps } from "./placement";
 import { parsePlan, PlanLine } from "./planfile";
 import { keyPath, Problems } from "./problems";
@@ -424,8 +425,15 @@ function appResources({ problems }: Check, { a, w }: AppCheck): { memory?: numbe
 
 function appHealth(a: AppConfig, route: Application["route"]): Application["health"] {
     const { deployTimeout, ...h } = a.health;
-    // Without a prefix to strip, the app serves under its route path: probe it there.
-    return { ...h, path: h.path ?? (a.route.stripPrefix ? "/" : route.path), deployTimeoutSeconds: Math.ceil(ms(deployTimeout as ms.StringValue) / 1000) };
+    return {
+        ...h,
+        // Without a prefix to strip, the app serves under its route path: probe it there.
+        path: h.path ?? (a.route.stripPrefix ? "/" : route.path),
+        interval: goDuration(h.interval),
+        timeout: goDuration(h.timeout),
+        startPeriod: goDuration(h.startPeriod),
+        deployTimeoutSeconds: Math.ceil(ms(deployTimeout as ms.StringValue) / 1000),
+    };
 }
 
 /** A route is (hostname or any host, path prefix): apps may share a virtual host. */

@@ -14,6 +14,20 @@ export function healthTest(app: Pick<Application, "containerPort" | "health">): 
 }
 
 /**
+ * A duration as Go prints it (time.Duration's String): how the docker provider reads health
+ * check times back, so "60s" sent as "60s" would differ from "1m0s" on every preview.
+ */
+export function goDuration(text: string): string {
+    const totalMs = ms(text as ms.StringValue);
+    if (totalMs === 0) return "0s";
+    if (totalMs < 1000) return `${totalMs}ms`;
+    const h = Math.floor(totalMs / 3_600_000);
+    const m = Math.floor((totalMs % 3_600_000) / 60_000);
+    const s = (totalMs % 60_000) / 1000;
+    return `${h ? `${h}h${m}m` : m ? `${m}m` : ""}${s}s`;
+}
+
+/**
  * The version of a replica: a short hash of everything its container is made from. It names the
  * container (`<cloud>-<app>-<node>-<version>`), so a new version can start beside the old one,
  * and it triggers a new host port. Secret values count too; the caller keeps the result secret then.

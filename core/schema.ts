@@ -98,7 +98,7 @@ export const schemas = {
                 build: z.union([z.string().min(1), buildSchema]).optional(),
                 image: z.string().min(1).optional(),
                 /** Pin a built app to an earlier build (its tag in the registry): a rollback. */
-                version: z.string().regex(/^[a-f0-9]{12,64}$/, { error: 'must be a build tag as listed in the stack output applications.<app>.version, e.g. "3f2a9c1d0b7e"' }).optional(),
+                version: z.string().regex(/^[0-9a-f]{16}$/, { error: 'must be a build tag as listed in the stack output applications.<app>.version, e.g. "3f2a9c1d0b7e5a64"' }).optional(),
                 port: port.optional(),
                 nodes: z.array(name).min(1).optional(),
                 replicas: z.int().min(1, { error: "must be ≥ 1" }).optional(),

@@ -93,10 +93,14 @@ describe("dev stack resource graph (mocks)", () => {
         }
     });
 
-    test("a replica: named by its version, on a picked host port, health-checked, gated, removed with a stop", () => {
+    test("a replica: named by its version, on a picked host port, health-checked, gated, removed with a stop", async () => {
         const c = run.byName("docker:index/container:Container", "simplewebapp1@node1");
         expect(c.inputs.name).toMatch(/^matrix-simplewebapp1-node1-[0-9a-f]{12}$/);
         const pick = run.byName("command:remote:Command", "simplewebapp1@node1-port");
+        // Ports fixed by any app on the node are never picked.
+        const fixed = devConfig();
+        fixed.applications[1] = { ...fixed.applications[1], replicas: undefined, nodes: ["node1"], hostPort: 20123 };
+        expect((await runProgram(fixed)).byName("command:remote:Command", "simplewebapp1@node1-port").inputs.stdin).toMatch(/^used=" 20123 /m);
         expect(pick.inputs.triggers).toEqual([c.inputs.name.split("-").pop()]);
         // Scripts run from stdin: a failure quotes "sh -s", not the script.
         expect(pick.inputs.create).toBe("sh -s");

@@ -49,6 +49,20 @@ describe("stable resource names and inputs", () => {
         expect(names(d.changed)).toEqual(["router-vcl", "router-vcl-load"]);
     });
 
+    test("a container whose host port changes gets a new name (its version), so it can start beside the old one", async () => {
+        const run = async (edit: (c: Record<string, any>) => void) => {
+            const cfg = devConfig();
+            edit(cfg);
+            return (await runProgram(cfg)).byName("docker:index/container:Container", "simplewebapp1@node1").inputs;
+        };
+        const base = await run(() => undefined);
+        for (const edit of [(c: Record<string, any>) => (c.hostPorts = { start: 21000, end: 21999 }), (c: Record<string, any>) => (c.applications[0].hostPort = 8081)]) {
+            const changed = await run(edit);
+            expect(changed.ports).not.toEqual(base.ports);
+            expect(changed.name).not.toBe(base.name);
+        }
+    });
+
     test("B3: one built app's build args changed -> its resources and the registry's retention list", async () => {
         const cfg = devConfig();
         cfg.applications[0].build = { context: cfg.applications[0].build, args: { VERSION: "v2" } };

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { buildModel, ConfigEnv } from "../../core/config";
 import { ConfigError } from "../../core/problems";
+import { goDuration } from "../../core/replica";
 
 /** A fake world: build contexts under /p/apps/* exist, secrets listed here are set. */
 function env(files: Record<string, string> = {}, secrets: string[] = ["registryPassword", "dbPassword", "sshKey"]): ConfigEnv {
@@ -186,7 +187,7 @@ const bad: [string, (c: Record<string, any>) => void, string][] = [
     ["app pinned to a drained node", (c) => (c.nodes[2].drain = true), 'matrix:applications[1].nodes[1]: node "node3" is drained (drain: true in matrix:nodes); list another node, or use replicas to let placement choose, or undrain the node'],
     ["drain leaves too few nodes", (c) => { c.nodes[1].drain = true; Object.assign(c.applications[0], { replicas: 2, selector: { group: "web" } }); }, "matrix:applications[0].replicas: must be ≤ number of eligible nodes (1) matching the selector, drained nodes excluded; lower it or add nodes"],
     ["version of an image app", (c) => (c.applications[1].version = "0123456789abcdef"), "matrix:applications[1].version: pins a built app to an earlier build; for an image app set image to the earlier reference instead"],
-    ["bad version", (c) => (c.applications[0].version = "latest"), 'matrix:applications[0].version: must be a build tag as listed in the stack output applications.<app>.version, e.g. "3f2a9c1d0b7e"'],
+    ["bad version", (c) => (c.applications[0].version = "latest"), 'matrix:applications[0].version: must be a build tag as listed in the stack output applications.<app>.version, e.g. "3f2a9c1d0b7e5a64"'],
     ["bad health path", (c) => (c.applications[0].health = { path: "/$(reboot)" }), 'matrix:applications[0].health.path: must be a URL path starting with "/"'],
     ["zero parallelism", (c) => (c.applications[0].update = { parallelism: 0 }), "matrix:applications[0].update.parallelism: must be ≥ 1"],
     ["keep nothing", (c) => (c.registry = { keep: 0 }), "matrix:registry.keep: must be ≥ 1 (the image in use)"],
@@ -253,6 +254,12 @@ describe("day-2 settings", () => {
         expect(tag({ context: "apps/shop", args: { VERSION: "v2" } })).not.toBe(t);
         expect(tag({ context: "apps/shop", dockerfile: "Dockerfile.prod" }, (d) => `hash-of-${d}`)).not.toBe(t);
         expect(tag("apps/shop", () => "other-files")).not.toBe(t);
+    });
+
+    test("health check times are kept as Go prints them (the provider reads them back so)", () => {
+        const m = buildModel(mutate((c) => (c.applications[0].health = { interval: "60s", timeout: "0.5s", startPeriod: "90s" })), env());
+        expect(m.applications[0].health).toMatchObject({ interval: "1m0s", timeout: "500ms", startPeriod: "1m30s" });
+        expect(["1s", "2s", "10s", "1.5s", "2h", "1m"].map(goDuration)).toEqual(["1s", "2s", "10s", "1.5s", "2h0m0s", "1m0s"]);
     });
 
     test("health and update settings reach the model; the deploy timeout in seconds", () => {

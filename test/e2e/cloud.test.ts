@@ -34,6 +34,7 @@ const devConfig = (config: any) => {
     for (const a of config["matrix:applications"]) {
         if (buildArgs[a.name]) a.build = { context: a.build, args: buildArgs[a.name] };
         if (pins[a.name]) a.version = pins[a.name];
+        if (parallelism[a.name]) a.update = { parallelism: parallelism[a.name] };
     }
     for (const n of config["matrix:nodes"]) if (drained.has(n.name)) n.drain = true;
     config["matrix:applications"].push(...extraApps);
@@ -54,6 +55,7 @@ const containersOnNodes = (app: string): string[] =>
 /** simplewebapp2 built with these build args (VERSION names the version in every answer). */
 const buildArgs: Record<string, Record<string, string>> = {};
 const pins: Record<string, string> = {};
+const parallelism: Record<string, number> = {};
 const drained = new Set<string>();
 /** "op type name" of each step; a replacement's own create and delete steps count as its "replace". */
 const describeSteps = (steps: Step[]) =>
@@ -265,6 +267,9 @@ describe("day-2 operations under load", () => {
     });
 
     test("a version that never becomes healthy fails the up with the app's own words, and the old one keeps serving", async () => {
+        // Both replicas at once: every old one is then pending deletion after the failure, and
+        // the next up must still delete them only after its own rollout (the engine's deletes come last).
+        parallelism[app] = 2;
         buildArgs[app] = { VERSION: "v4", HEALTHY: "no" };
         lab.configure(devConfig);
         const load = new Load(urls()).start();
@@ -281,6 +286,7 @@ describe("day-2 operations under load", () => {
         // Fixed: the next up proceeds.
         await rollTo("v4", () => (buildArgs[app] = { VERSION: "v4" }));
         pushed.push(outputs.applications[app].version);
+        delete parallelism[app];
     });
 
     test(`the registry and the nodes keep the ${KEEP} newest images of an app`, async () => {
