@@ -354,7 +354,10 @@ export function renderDnsHosts(model: Model): string {
 
 /** /etc/docker/daemon.json of every host. */
 export function renderDaemonJson(model: Model): string {
-    return template("daemon.json.hbs")({ insecureRegistries: [model.registry.address] });
+    // Containers resolve the cloud's names through the manager's dnsmasq (which forwards the
+    // rest upstream): Docker would otherwise hand them public resolvers when the host's own
+    // resolver is a loopback address.
+    return template("daemon.json.hbs")({ insecureRegistries: [model.registry.address], dns: [model.manager.address], dnsSearch: [model.domain] });
 }
 
 /** config.yml of the private registry (distribution 2.8, Debian's docker-registry). */

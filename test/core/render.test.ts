@@ -394,11 +394,13 @@ describe("renderDnsHosts", () => {
 });
 
 describe("renderDaemonJson", () => {
-    test("valid JSON with a trailing newline: insecure registry, live-restore, rotated json-file logs", () => {
+    test("valid JSON with a trailing newline: insecure registry, containers resolve through the manager, live-restore, rotated json-file logs", () => {
         const text = renderDaemonJson(sampleModel());
         expect(text.endsWith("}\n")).toBe(true);
         expect(JSON.parse(text)).toEqual({
             "insecure-registries": ["manager.matrix:5000"],
+            dns: ["10.10.10.1"],
+            "dns-search": ["matrix"],
             "live-restore": true,
             "log-driver": "json-file",
             "log-opts": { "max-size": "10m", "max-file": "3" },

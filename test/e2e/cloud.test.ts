@@ -130,8 +130,13 @@ test("milestone 2: manager and node names resolve through dnsmasq", () => {
     expect(dig(manager, "registry.matrix")).toEqual([manager]);
     for (const n of outputs.nodes) expect(dig(manager, `${n.name}.matrix`)).toEqual([n.address]);
     expect(dig(manager, "nosuchhost.matrix")).toEqual([]);
-    // Nodes use the manager as their resolver.
+    // Nodes use the manager as their resolver, and so do the app containers on them.
     expect(onHost("node2", ["getent", "hosts", "node3.matrix"])).toMatch(/^10\.10\.10\.13\s+node3\.matrix/);
+    for (const app of APPS) {
+        const node = nodesOf(app)[0];
+        expect(onHost(node, ["docker", "exec", containerOf(app, node), "getent", "hosts", "registry.matrix"])).toMatch(/^10\.10\.10\.1\s/);
+        expect(onHost(node, ["docker", "exec", containerOf(app, node), "getent", "hosts", "node1"])).toMatch(/^10\.10\.10\.11\s/);
+    }
 });
 
 test("milestone 2: through Varnish each app answers with its own body, alternating between its nodes", async () => {
