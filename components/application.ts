@@ -82,9 +82,9 @@ export class Application extends pulumi.ComponentResource {
         const envs = app.env.map((e) => ("value" in e ? pulumi.output(`${e.name}=${e.value}`) : pulumi.interpolate`${e.name}=${args.secret(e.secret)}`));
         const limits = {
             memory: app.memory,
-            // Docker's own default, stated: the provider reads MemorySwap back, so
-            // leaving it out shows a change on every refresh and second up.
-            memorySwap: app.memory === undefined ? undefined : app.memory * 2,
+            // No swap beyond the memory limit (Docker's default would allow as much again); stated
+            // also because the provider reads MemorySwap back.
+            memorySwap: app.memory,
             memoryReservation: app.memoryReservation,
             // The provider reads whole CPUs back as "1.0"; "1" would replace the container every up.
             cpus: app.cpus === undefined ? undefined : Number.isInteger(app.cpus) ? app.cpus.toFixed(1) : String(app.cpus),
@@ -103,7 +103,9 @@ export class Application extends pulumi.ComponentResource {
             const publish = replica.fixedPort ? { address: replica.address, hostPort: replica.hostPort } : { address: replica.address, preferred: replica.hostPort, ...args.hostPorts };
             const version = pulumi
                 .all([image.imageId, pulumi.all(envs)])
-                .apply(([imageId, secretEnv]) => replicaVersion({ imageId, env: [...env, ...secretEnv], port: app.containerPort, publish, limits, healthcheck, restart: app.restart }));
+                .apply(([imageId, secretEnv]) =>
+                    replicaVersion({ imageId, env: [...env, ...secretEnv], port: app.containerPort, publish, limits, healthcheck, security: app.security, restart: app.restart }),
+                );
 
             // A fixed port cannot be shared by two versions: such a replica is replaced stop-first.
             const hostPort = replica.fixedPort
@@ -136,6 +138,10 @@ export class Application extends pulumi.ComponentResource {
                     ...limits,
                     restart: app.restart,
                     healthcheck,
+                    securityOpts: app.security.noNewPrivileges ? ["no-new-privileges"] : [],
+                    capabilities: { drops: app.security.capDrop, adds: app.security.capAdd },
+                    readOnly: app.security.readOnlyRootfs,
+                    user: app.security.user,
                     // An init as PID 1 forwards the stop signal, so replicas stop in well under the grace period.
                     init: true,
                     // Removal stops the container first (the image's STOPSIGNAL): a drain, not a kill.

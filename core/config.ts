@@ -320,6 +320,7 @@ function checkApplications(
             route,
             health: appHealth(a, route),
             update: a.update,
+            security: a.security,
             director: a.director,
             placedBy: app.lines.length ? "plan" : "config",
         });

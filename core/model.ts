@@ -146,6 +146,7 @@ export interface Application {
     route: Route;
     health: Health;
     update: { parallelism: number };
+    security: { noNewPrivileges: boolean; capDrop: string[]; capAdd: string[]; readOnlyRootfs: boolean; user?: string };
     director: DirectorKind;
     /** Where the placement came from: config or a plan-file line. */
     placedBy: "config" | "plan";

@@ -11,6 +11,8 @@ export const DURATION_PATTERN = /^\d+(\.\d+)?(ms|s|m|h)$/;
 const duration = z.string().regex(DURATION_PATTERN, { error: 'must be a duration like "500ms", "2s" or "1m"' });
 const secretRef = z.strictObject({ secret: z.string().regex(/^[A-Za-z][\w.-]*$/, { error: "must name a secret config key, e.g. registryPassword" }) });
 const labels = z.record(z.string().regex(/^[A-Za-z0-9_.\/-]+$/, { error: "label keys use letters, digits and _ . / -" }), z.string());
+/** A Linux capability as Docker names it, without CAP_. */
+const capability = z.string().regex(/^[A-Z][A-Z_]+$/, { error: 'must be a capability name like "NET_RAW" or "ALL"' });
 /** Docker-style size: 256 (MiB), "256m", "1g". */
 const size = z.union([z.int().positive(), z.string().regex(/^\d+[mMgG]?$/)], { error: 'must be a size in MiB (256) or with a unit ("256m", "1g")' });
 
@@ -138,6 +140,16 @@ export const schemas = {
                     })
                     .prefault({}),
                 director: z.enum(["round_robin", "random", "fallback", "hash"]).default("round_robin"),
+                /** Least privilege by default; each part can be relaxed (or tightened) per app. */
+                security: z
+                    .strictObject({
+                        noNewPrivileges: z.boolean().default(true),
+                        capDrop: z.array(capability).default(["NET_RAW"]),
+                        capAdd: z.array(capability).default([]),
+                        readOnlyRootfs: z.boolean().default(false),
+                        user: z.string().regex(/^[\w.-]+(:[\w.-]+)?$/, { error: 'must be a user (and group) name or id, e.g. "www-data" or "1000:1000"' }).optional(),
+                    })
+                    .prefault({}),
             }),
         )
         .default([]),

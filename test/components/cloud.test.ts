@@ -53,9 +53,13 @@ describe("dev stack resource graph (mocks)", () => {
     });
 
     test("replica inputs match what the docker provider reads back (no diff on refresh or a second up)", async () => {
-        // The dev stack sets memory: 64m; Docker stores MemorySwap = 2 × Memory when none is given.
+        // The dev stack sets memory: 64m; swap is stated equal to it (no swap beyond the limit).
         const c = run.byName("docker:index/container:Container", "simplewebapp1@node1");
-        expect([c.inputs.memory, c.inputs.memorySwap]).toEqual([64, 128]);
+        expect([c.inputs.memory, c.inputs.memorySwap]).toEqual([64, 64]);
+        // Least privilege by default.
+        expect(c.inputs.securityOpts).toEqual(["no-new-privileges"]);
+        expect(c.inputs.capabilities).toEqual({ drops: ["NET_RAW"], adds: [] });
+        expect(c.inputs.readOnly).toBe(false);
         const cfg = devConfig();
         cfg.applications[0].cpus = 1;
         cfg.applications[1].cpus = 0.5;

@@ -191,6 +191,7 @@ const bad: [string, (c: Record<string, any>) => void, string][] = [
     ["bad health path", (c) => (c.applications[0].health = { path: "/$(reboot)" }), 'matrix:applications[0].health.path: must be a URL path starting with "/"'],
     ["zero parallelism", (c) => (c.applications[0].update = { parallelism: 0 }), "matrix:applications[0].update.parallelism: must be ≥ 1"],
     ["keep nothing", (c) => (c.registry = { keep: 0 }), "matrix:registry.keep: must be ≥ 1 (the image in use)"],
+    ["bad capability", (c) => (c.applications[0].security = { capDrop: ["net_raw"] }), 'matrix:applications[0].security.capDrop[0]: must be a capability name like "NET_RAW" or "ALL"'],
 ];
 
 describe("bad config: one exact message each", () => {
@@ -260,6 +261,12 @@ describe("day-2 settings", () => {
         const m = buildModel(mutate((c) => (c.applications[0].health = { interval: "60s", timeout: "0.5s", startPeriod: "90s" })), env());
         expect(m.applications[0].health).toMatchObject({ interval: "1m0s", timeout: "500ms", startPeriod: "1m30s" });
         expect(["1s", "2s", "10s", "1.5s", "2h", "1m"].map(goDuration)).toEqual(["1s", "2s", "10s", "1.5s", "2h0m0s", "1m0s"]);
+    });
+
+    test("security: least privilege by default, each part overridable", () => {
+        expect(buildModel(base(), env()).applications[0].security).toEqual({ noNewPrivileges: true, capDrop: ["NET_RAW"], capAdd: [], readOnlyRootfs: false });
+        const m = buildModel(mutate((c) => (c.applications[0].security = { noNewPrivileges: false, capDrop: ["ALL"], capAdd: ["NET_BIND_SERVICE"], readOnlyRootfs: true, user: "1000:1000" })), env());
+        expect(m.applications[0].security).toEqual({ noNewPrivileges: false, capDrop: ["ALL"], capAdd: ["NET_BIND_SERVICE"], readOnlyRootfs: true, user: "1000:1000" });
     });
 
     test("health and update settings reach the model; the deploy timeout in seconds", () => {

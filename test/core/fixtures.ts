@@ -56,6 +56,7 @@ export function sampleApp(name: string, replicas: Application["replicas"], overr
             route: { path: `/${name}/`, stripPrefix: false },
             health: { ...SAMPLE_HEALTH, path: `/${name}/` },
             update: { parallelism: 1 },
+            security: { noNewPrivileges: true, capDrop: ["NET_RAW"], capAdd: [], readOnlyRootfs: false },
             director: "round_robin",
             placedBy: "config",
         },

@@ -139,6 +139,19 @@ test("milestone 2: manager and node names resolve through dnsmasq", () => {
     }
 });
 
+test("app containers run with least privilege: no new privileges, no NET_RAW, no swap beyond the memory limit", () => {
+    for (const app of APPS) {
+        const node = nodesOf(app)[0];
+        const c = containerOf(app, node);
+        expect(onHost(node, ["docker", "exec", c, "grep", "NoNewPrivs", "/proc/1/status"])).toMatch(/^NoNewPrivs:\s+1$/);
+        const host = JSON.parse(onHost(node, ["docker", "inspect", "--format", "{{json .HostConfig}}", c]));
+        expect(host.CapDrop).toEqual(["NET_RAW"]);
+        expect(host.SecurityOpt).toEqual(["no-new-privileges"]);
+        expect(host.MemorySwap).toBe(host.Memory);
+        expect(host.Memory).toBe(64 * 1024 * 1024);
+    }
+});
+
 test("milestone 2: through Varnish each app answers with its own body, alternating between its nodes", async () => {
     for (const app of APPS) {
         const r = await get(urlOf(app));
