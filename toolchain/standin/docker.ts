@@ -686,22 +686,6 @@ async function containerLogsTail(ep: DockerEndpoint, id: string, ctx: HandlerCon
     }
 }
 
-/**
- * Published ports as the provider reads them back: an external port left to Docker (ephemeral)
- * is known only after create, and dependents (the router's backends) use the read-back value.
- */
-export function portsFromInspect(info: any, requested: any[] | undefined): any[] | undefined {
-    if (!requested?.length) return requested;
-    const bound = info?.HostConfig?.PortBindings ?? {};
-    const live = info?.NetworkSettings?.Ports ?? {};
-    return requested.map((p) => {
-        const key = `${p.internal}/${p.protocol ?? "tcp"}`;
-        const b = (live[key] ?? bound[key] ?? []).find((x: any) => !p.ip || x.HostIp === p.ip) ?? {};
-        const external = Number(b.HostPort);
-        return { ...p, protocol: p.protocol ?? "tcp", ip: p.ip ?? b.HostIp ?? "0.0.0.0", external: external > 0 ? external : p.external };
-    });
-}
-
 export function networkDatas(info: any): any[] {
     const nets = info?.NetworkSettings?.Networks ?? {};
     return Object.entries(nets).map(([name, n]: [string, any]) => ({
@@ -803,7 +787,6 @@ export const container: Handler = {
             outputs: {
                 ...i,
                 name: String(info.Name).replace(/^\//, ""),
-                ports: portsFromInspect(info, i.ports),
                 hostname: info.Config.Hostname,
                 bridge: info.NetworkSettings?.Bridge ?? "",
                 networkDatas: networkDatas(info),
