@@ -12,7 +12,9 @@ export interface ApplicationArgs {
     cloudName: string;
     app: App;
     /** Where nodes pull (address) and this machine pushes (pushAddress); auth when the registry requires it; images kept per app. */
-    registry: { address: string; pushAddress: string; auth?: { username: string; password: pulumi.Input<string> }; keep: number };
+    registry: { address: string; pushAddress: string; auth: { username: string; password: pulumi.Input<string> }; keep: number };
+    /** A pinned version (rollback): the digest its tag points to in the registry. */
+    pinnedDigest?: pulumi.Input<string>;
     /** Range the host port of a new replica version is picked from. */
     hostPorts: { start: number; end: number };
     /** Fixed host ports (config hostPort, plan file) of every app, by node: never picked. */
@@ -52,7 +54,8 @@ export class Application extends pulumi.ComponentResource {
     readonly replicas: ReplicaEndpoint[] = [];
     /** The image build and push, when this deploy builds one. */
     readonly image?: docker.Image;
-    readonly imageRef: string;
+    /** What nodes pull: a built or pinned image by digest (a tag could be moved), else the configured reference. */
+    readonly imageRef: pulumi.Output<string>;
     /** What a rollback pins: the build's tag (config `version`), or the image reference. */
     readonly version: string;
 
@@ -63,19 +66,22 @@ export class Application extends pulumi.ComponentResource {
         let pushed: pulumi.Resource[] = args.managerReady;
         if (app.source.kind === "build") {
             // The tag is the content hash of the build definition: unchanged sources, no rebuild.
-            this.imageRef = `${registry.address}/${app.name}:${app.source.hash}`;
             this.image = new docker.Image(
                 `${name}-image`,
                 {
                     imageName: `${registry.pushAddress}/${app.name}:${app.source.hash}`,
                     build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args },
-                    registry: auth ? { server: registry.pushAddress, username: auth.username, password: auth.password } : undefined,
+                    registry: { server: registry.pushAddress, username: auth.username, password: auth.password },
                 },
                 { parent: this, dependsOn: args.managerReady },
             );
             pushed = [this.image];
+            // repoDigest names the push address; nodes pull the same digest from the registry's own name.
+            this.imageRef = this.image.repoDigest.apply((d) => `${registry.address}/${app.name}@${d.slice(d.indexOf("@") + 1)}`);
+        } else if (app.source.kind === "pinned") {
+            this.imageRef = pulumi.interpolate`${registry.address}/${app.name}@${args.pinnedDigest!}`;
         } else {
-            this.imageRef = app.source.kind === "pinned" ? `${registry.address}/${app.name}:${app.source.tag}` : app.source.ref;
+            this.imageRef = pulumi.output(app.source.ref);
         }
         this.version = app.source.kind === "build" ? app.source.hash : app.source.kind === "pinned" ? app.source.tag : app.source.ref;
 
@@ -161,7 +167,14 @@ export class Application extends pulumi.ComponentResource {
                     // A new container id re-runs the gate (an update runs create again).
                     ...onStdin(
                         container.id.apply((id) =>
-                            renderScript("wait-healthy", { id, app: app.name, node: replica.node, attempts: h.deployTimeoutSeconds * 2, seconds: h.deployTimeoutSeconds }),
+                            renderScript("wait-healthy", {
+                                id,
+                                app: app.name,
+                                node: replica.node,
+                                pidsLimit: app.security.pidsLimit,
+                                attempts: h.deployTimeoutSeconds * 2,
+                                seconds: h.deployTimeoutSeconds,
+                            }),
                         ),
                     ),
                     addPreviousOutputInEnv: false,
@@ -175,7 +188,7 @@ export class Application extends pulumi.ComponentResource {
                     `${rname}-prune`,
                     {
                         connection: node.connection,
-                        create: renderScript("prune-images", { repository, keep: registry.keep, next: registry.keep + 1, current: this.imageRef }),
+                        create: renderScript("prune-images", { repository, keep: registry.keep, next: registry.keep + 1 }),
                         addPreviousOutputInEnv: false,
                     },
                     { parent: this, dependsOn: [healthy] },

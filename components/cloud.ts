@@ -1,8 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { allHosts, Host as HostModel, Model, withHostPorts } from "../core/model";
 import { renderFiles, renderVcl } from "../core/render";
+import { renderScript, shq } from "../core/scripts";
 import { Application } from "./application";
 import { Host } from "./host";
 import { Lab } from "./lab";
@@ -31,7 +33,7 @@ export class Cloud extends pulumi.ComponentResource {
     readonly registryAddress: string;
     readonly nodes: { name: string; address: string }[];
     readonly placement: PlacementRow[];
-    readonly applications: Record<string, { urls: string[]; image: string; version: string; replicas: PlacementRow[] }>;
+    readonly applications: Record<string, { urls: string[]; image: pulumi.Output<string>; version: string; replicas: PlacementRow[] }>;
 
     constructor(name: string, args: CloudArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Cloud", name, {}, opts);
@@ -60,17 +62,19 @@ export class Cloud extends pulumi.ComponentResource {
                       { parent: this },
                   )
                 : undefined;
-        const auth = model.registry.auth && { username: model.registry.auth.username, password: args.secret(model.registry.auth.password.secret) };
+        const auth = registryAuth(model, args, this);
         const hosts: Record<string, Host> = {};
+        const keyFiles = new Map<string, pulumi.Output<string>>();
         for (const h of allHosts(model)) {
             hosts[h.name] = new Host(
                 h.name,
                 {
                     host: h,
                     daemonJson: files.daemonJson,
-                    ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args)),
+                    ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args, keyFiles, this)),
                     pinHostKeys: !lab,
-                    registryAuth: auth && h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
+                    firewall: h.role === "node" ? files.firewall : undefined,
+                    registryAuth: h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
                 },
                 { parent: this, dependsOn: lab ? [lab.machines[h.name]] : [] },
             );
@@ -83,7 +87,7 @@ export class Cloud extends pulumi.ComponentResource {
                 machine: model.manager,
                 host: hosts[model.manager.name],
                 projectDir: args.projectDir,
-                registry: { port: model.registry.port, config: files.registryConfig, auth },
+                registry: { address: model.manager.address, port: model.registry.port, config: files.registryConfig, auth },
                 dns: { conf: files.dnsmasqConf, records: files.dnsHosts },
             },
             { parent: this },
@@ -99,6 +103,7 @@ export class Cloud extends pulumi.ComponentResource {
                         cloudName: model.cloudName,
                         app,
                         registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth, keep: model.registry.keep },
+                        pinnedDigest: app.source.kind === "pinned" ? manager.tagDigest(`${app.name}-digest`, { app: app.name, tag: app.source.tag }) : undefined,
                         hostPorts: model.hostPorts,
                         fixedPorts,
                         nodes: Object.fromEntries(app.replicas.map((r) => [r.node, hosts[r.node]])),
@@ -114,7 +119,7 @@ export class Cloud extends pulumi.ComponentResource {
         const rolledOut = apps.flatMap((a) => [...(a.image ? [a.image] : []), ...a.replicas.map((r) => r.healthy)]);
         if (kept.length) manager.addImageRetention("registry-gc", { apps: kept, keep: model.registry.keep, after: rolledOut });
         const vcl = pulumi.all(apps.map((a) => pulumi.all(a.replicas.map((r) => r.hostPort)))).apply((ports) => renderVcl(withHostPorts(model, ports)));
-        manager.addRouter("router", { port: model.router.port, adminPort: model.router.adminPort, vcl, backends: apps.flatMap((a) => a.replicas.map((r) => r.healthy)) });
+        manager.addRouter("router", { bind: model.router.bind, port: model.router.port, adminPort: model.router.adminPort, vcl, backends: apps.flatMap((a) => a.replicas.map((r) => r.healthy)) });
 
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;
@@ -139,23 +144,38 @@ export class Cloud extends pulumi.ComponentResource {
 }
 
 /**
+ * The registry's credentials: from the config, or generated once (kept in the stack's state as a
+ * secret), so that nothing can push or pull anonymously.
+ */
+function registryAuth(model: Model, args: CloudArgs, parent: pulumi.Resource): { username: string; password: pulumi.Output<string> } {
+    if (model.registry.auth) return { username: model.registry.auth.username, password: args.secret(model.registry.auth.password.secret) };
+    const generated = new command.local.Command(
+        "registry-password",
+        { create: "od -An -tx1 -N24 /dev/urandom | tr -d ' \\n'", logging: "none" },
+        { parent, additionalSecretOutputs: ["stdout"] },
+    );
+    return { username: "matrix", password: pulumi.secret(generated.stdout) };
+}
+
+/**
  * SSH mode: remote commands need the key's content (kept secret), the docker provider's ssh
  * client needs a file. A key given as a secret is written for it to .lab/<stack>/keys/ in the
- * project (private directory, git-ignored), at a stable path so the provider's inputs stay put.
+ * project (private directory, git-ignored), at a stable path so the provider's inputs stay put,
+ * by a local command whose delete removes it again with the stack. One per key, shared by hosts.
  */
-function sshKey(host: HostModel, args: CloudArgs): { privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string> } {
+function sshKey(host: HostModel, args: CloudArgs, keyFiles: Map<string, pulumi.Output<string>>, parent: pulumi.Resource): { privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string> } {
     const key = host.ssh.privateKey!;
     if ("path" in key) return { privateKey: pulumi.secret(fs.readFileSync(key.path, "utf8")), privateKeyPath: key.path };
     const content = args.secret(key.secret);
-    const dir = path.join(args.projectDir, ".lab", args.stack, "keys");
-    const file = path.join(dir, `${key.secret}.key`);
-    const written = content.apply((k) => {
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        fs.chmodSync(dir, 0o700);
-        // Never write through a planted symlink: remove, then create exclusively.
-        fs.rmSync(file, { force: true });
-        fs.writeFileSync(file, k.endsWith("\n") ? k : `${k}\n`, { mode: 0o600, flag: "wx" });
-        return file;
-    });
-    return { privateKey: content, privateKeyPath: pulumi.unsecret(written) };
+    if (!keyFiles.has(key.secret)) {
+        const dir = path.join(args.projectDir, ".lab", args.stack, "keys");
+        const file = path.join(dir, `${key.secret}.key`);
+        const written = new command.local.Command(
+            `ssh-key-${key.secret}`,
+            { create: renderScript("key-file", { dir, file }), delete: `rm -f ${shq(file)}`, stdin: content, logging: "none" },
+            { parent, additionalSecretOutputs: ["stdout", "stderr"] },
+        );
+        keyFiles.set(key.secret, written.id.apply(() => file));
+    }
+    return { privateKey: content, privateKeyPath: keyFiles.get(key.secret)! };
 }

@@ -5,6 +5,7 @@ import { contentHash } from "../core/hash";
 import { paths } from "../core/layout";
 import * as model from "../core/model";
 import { renderScript } from "../core/scripts";
+import { remoteFile } from "./remoteFile";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -18,6 +19,8 @@ export interface HostArgs {
     privateKeyPath: pulumi.Input<string>;
     /** Lab hosts get fresh host keys on every re-creation: don't pin them. */
     pinHostKeys: boolean;
+    /** Nodes: the firewall script (rendered) that limits what app containers reach. */
+    firewall?: string;
     /** Registry credentials for pulls through this host's Docker provider. */
     registryAuth?: { address: string; username: string; password: pulumi.Input<string> };
 }
@@ -50,7 +53,7 @@ export class Host extends pulumi.ComponentResource {
             `${name}-bootstrap`,
             {
                 connection: { ...base, dialErrorLimit: 10, perDialTimeout: 15 },
-                create: renderScript("bootstrap-host", { host: host.name, daemonJson: paths.host.daemonJson }),
+                create: renderScript("bootstrap-host", { host: host.name, daemonJson: paths.host.daemonJson, ours: paths.host.daemonJsonOurs }),
                 stdin: args.daemonJson,
                 triggers: [contentHash(args.daemonJson)],
             },
@@ -60,6 +63,9 @@ export class Host extends pulumi.ComponentResource {
         // created after it and, on destroy, deleted while the host is still there. A plain object,
         // not one Output, so that only the key is secret.
         this.connection = { ...base, host: this.ready.id.apply(() => host.ssh.host), dialErrorLimit: 10, perDialTimeout: 15 };
+
+        // Before any container of this host starts: an app must never run unconfined.
+        const firewall = args.firewall === undefined ? [] : [this.applyFirewall(name, args.firewall)];
 
         const hostKeyOptions = args.pinHostKeys
             ? ["StrictHostKeyChecking=accept-new"]
@@ -75,8 +81,24 @@ export class Host extends pulumi.ComponentResource {
                 sshOpts: this.sshArgs,
                 registryAuth: args.registryAuth && [{ ...args.registryAuth, password: pulumi.secret(args.registryAuth.password) }],
             },
-            { parent: this, dependsOn: [this.ready] },
+            { parent: this, dependsOn: [this.ready, ...firewall] },
         );
         this.registerOutputs({ connection: this.connection, ready: this.ready, provider: this.provider, sshArgs: this.sshArgs });
+    }
+
+    /** Installs the firewall script and applies it; a new script applies again, and delete removes the rules. */
+    private applyFirewall(name: string, script: string): command.remote.Command {
+        const file = remoteFile(`${name}-firewall`, { connection: this.connection, file: paths.host.firewall, content: script }, { parent: this });
+        return new command.remote.Command(
+            `${name}-firewall-apply`,
+            {
+                connection: this.connection,
+                // The hash makes a changed script an update, which runs create again.
+                create: pulumi.interpolate`sh ${paths.host.firewall} apply # ${file.hash}`,
+                delete: `sh ${paths.host.firewall} remove`,
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, dependsOn: [file.command] },
+        );
     }
 }

@@ -88,10 +88,27 @@ export class Manager extends pulumi.ComponentResource {
     }
 
     /**
+     * The digest an earlier build's tag points to in the registry (a rollback): nodes pull by
+     * digest. Read from the registry's storage on the manager, where registry-gc finds tags too.
+     */
+    tagDigest(name: string, args: { app: string; tag: string }): pulumi.Output<string> {
+        const resolved = new command.remote.Command(
+            name,
+            {
+                connection: this.host.connection,
+                create: renderScript("tag-digest", { container: serviceContainerName(this.cloudName, "registry"), root: paths.container.registryData, app: args.app, tag: args.tag }),
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, dependsOn: this.ready },
+        );
+        return resolved.stdout.apply((s) => s.trim());
+    }
+
+    /**
      * The router, added once the applications exist (its VCL is switched after their containers
      * start). Created here so it stays the manager's child: its URN is what it always was.
      */
-    addRouter(name: string, args: Pick<RouterArgs, "port" | "adminPort" | "vcl" | "backends">): Router {
+    addRouter(name: string, args: Pick<RouterArgs, "bind" | "port" | "adminPort" | "vcl" | "backends">): Router {
         return new Router(name, { cloudName: this.cloudName, manager: this.host, image: this.image, ...args }, { parent: this });
     }
 }

@@ -11,14 +11,16 @@ export interface RegistryArgs {
     manager: Host;
     /** The services image, already present on the manager. */
     image: pulumi.Input<string>;
+    /** Where it listens: the manager's private address. */
+    address: string;
     port: number;
     /** Rendered config.yml. */
     config: string;
-    /** Set when the registry requires credentials; the password is secret. */
-    auth?: { username: string; password: pulumi.Input<string> };
+    /** The credentials it requires (pushes and pulls); the password is secret. */
+    auth: { username: string; password: pulumi.Input<string> };
 }
 
-/** The private Docker registry on the manager: config, optional htpasswd, a data volume, the container. */
+/** The private Docker registry on the manager: config, htpasswd, a data volume, the container. */
 export class Registry extends pulumi.ComponentResource {
     /** The registry accepts connections: pushes may start. */
     readonly ready: command.remote.Command;
@@ -27,22 +29,18 @@ export class Registry extends pulumi.ComponentResource {
         super("matrix:index:Registry", name, {}, opts);
         const { cloudName, manager, auth } = args;
         const config = remoteFile(`${name}-config`, { connection: manager.connection, file: paths.host.registryConfig, content: args.config }, { parent: this });
-        const inputs: pulumi.Resource[] = [config.command];
-        if (auth) {
-            // The password only ever travels on stdin, and the command logs nothing.
-            inputs.push(
-                new command.remote.Command(
-                    `${name}-htpasswd`,
-                    {
-                        connection: manager.connection,
-                        create: pulumi.output(args.image).apply((image) => renderScript("htpasswd", { file: paths.host.registryHtpasswd, image, user: auth.username })),
-                        stdin: pulumi.secret(auth.password),
-                        logging: "none",
-                    },
-                    { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
-                ),
-            );
-        }
+        // The password only ever travels on stdin, and the command logs nothing.
+        const htpasswd = new command.remote.Command(
+            `${name}-htpasswd`,
+            {
+                connection: manager.connection,
+                create: pulumi.output(args.image).apply((image) => renderScript("htpasswd", { file: paths.host.registryHtpasswd, image, user: auth.username })),
+                stdin: pulumi.secret(auth.password),
+                logging: "none",
+            },
+            { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
+        );
+        const inputs: pulumi.Resource[] = [config.command, htpasswd];
         const data = new docker.Volume(`${name}-data`, { name: `${cloudName}-registry-data` }, { parent: this, provider: manager.provider });
         const container = new docker.Container(
             name,
@@ -63,7 +61,7 @@ export class Registry extends pulumi.ComponentResource {
         );
         this.ready = new command.remote.Command(
             `${name}-ready`,
-            { connection: manager.connection, create: renderScript("wait-port", { what: "registry", port: args.port, attempts: 120 }), triggers: [container.id] },
+            { connection: manager.connection, create: renderScript("wait-port", { what: "registry", address: args.address, port: args.port, attempts: 120 }), triggers: [container.id] },
             { parent: this, dependsOn: [container] },
         );
         this.registerOutputs({ ready: this.ready });

@@ -10,7 +10,8 @@ export interface RouterArgs {
     cloudName: string;
     manager: Host;
     image: pulumi.Input<string>;
-    /** varnishd's listening and (loopback) management ports. */
+    /** varnishd's listening address (unset: every address) and port, and its (loopback) management port. */
+    bind?: string;
     port: number;
     adminPort: number;
     /** Rendered VCL (its backends' ports are known once their replicas have one). */
@@ -42,7 +43,7 @@ export class Router extends pulumi.ComponentResource {
                 command: ["matrix-varnish"],
                 // Host networking: no userland proxy in the request path; the admin port binds 127.0.0.1 only.
                 networkMode: "host",
-                envs: [`ROUTER_PORT=${args.port}`, `ADMIN_PORT=${args.adminPort}`],
+                envs: [...(args.bind ? [`ROUTER_ADDRESS=${args.bind}`] : []), `ROUTER_PORT=${args.port}`, `ADMIN_PORT=${args.adminPort}`],
                 mounts: [{ type: "bind", source: paths.host.routerDir, target: paths.container.routerDir, readOnly: true }],
                 restart: "unless-stopped",
             },

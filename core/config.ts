@@ -322,6 +322,7 @@ function checkApplications(
             update: a.update,
             security: a.security,
             director: a.director,
+            timeouts: appTimeouts(c, a),
             placedBy: app.lines.length ? "plan" : "config",
         });
     }
@@ -435,6 +436,12 @@ function appHealth(a: AppConfig, route: Application["route"]): Application["heal
         startPeriod: goDuration(h.startPeriod),
         deployTimeoutSeconds: Math.ceil(ms(deployTimeout as ms.StringValue) / 1000),
     };
+}
+
+/** The app's own router timeouts, each falling back to matrix:router's. */
+function appTimeouts({ cfg }: Check, a: AppConfig): Application["timeouts"] {
+    const r = cfg.router ?? schemas.router.parse(undefined);
+    return { connect: a.timeouts.connect ?? r.connectTimeout, firstByte: a.timeouts.firstByte ?? r.firstByteTimeout, betweenBytes: a.timeouts.betweenBytes ?? r.betweenBytesTimeout };
 }
 
 /** A route is (hostname or any host, path prefix): apps may share a virtual host. */

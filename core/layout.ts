@@ -16,6 +16,10 @@ export const paths = {
         dnsHosts: `${MANAGER_CONFIG_DIR}/dns/hosts`,
         vcl: `${MANAGER_CONFIG_DIR}/router/default.vcl`,
         daemonJson: "/etc/docker/daemon.json",
+        /** The daemon.json keys matrix set last: merged into the host's file, removed when no longer set. */
+        daemonJsonOurs: `${MANAGER_CONFIG_DIR}/daemon.json.matrix`,
+        /** Nodes: the rules of what app containers may reach (lab hosts re-apply it at start). */
+        firewall: `${MANAGER_CONFIG_DIR}/firewall.sh`,
     },
     /** Container side: each service sees its own host directory here. */
     container: {

@@ -61,10 +61,18 @@ export interface Probe {
     threshold: number;
 }
 
+export interface Timeouts {
+    connect: string;
+    firstByte: string;
+    betweenBytes: string;
+}
+
 export type DirectorKind = "round_robin" | "random" | "fallback" | "hash";
 
 export interface Router {
     port: number;
+    /** The address varnishd listens on; unset: every address. */
+    bind?: string;
     /** varnishd management port, bound to the manager's 127.0.0.1 only. */
     adminPort: number;
     probe: Probe;
@@ -146,8 +154,10 @@ export interface Application {
     route: Route;
     health: Health;
     update: { parallelism: number };
-    security: { noNewPrivileges: boolean; capDrop: string[]; capAdd: string[]; readOnlyRootfs: boolean; user?: string };
+    security: { noNewPrivileges: boolean; capDrop: string[]; capAdd: string[]; readOnlyRootfs: boolean; user?: string; pidsLimit: number };
     director: DirectorKind;
+    /** The router's timeouts towards the replicas (the app's own, else the router's). */
+    timeouts: Timeouts;
     /** Where the placement came from: config or a plan-file line. */
     placedBy: "config" | "plan";
 }

@@ -65,6 +65,8 @@ export const schemas = {
     router: z
         .strictObject({
             port: port.default(80),
+            /** The address the router listens on (the manager's public one); unset: every address, as the cloud's front door. */
+            bind: ipv4.optional(),
             adminPort: port.default(6082),
             probe: z
                 .strictObject({
@@ -140,6 +142,8 @@ export const schemas = {
                     })
                     .prefault({}),
                 director: z.enum(["round_robin", "random", "fallback", "hash"]).default("round_robin"),
+                /** The router's timeouts towards this app's replicas; unset: matrix:router's. */
+                timeouts: z.strictObject({ connect: duration.optional(), firstByte: duration.optional(), betweenBytes: duration.optional() }).prefault({}),
                 /** Least privilege by default; each part can be relaxed (or tightened) per app. */
                 security: z
                     .strictObject({
@@ -147,6 +151,8 @@ export const schemas = {
                         capDrop: z.array(capability).default(["NET_RAW"]),
                         capAdd: z.array(capability).default([]),
                         readOnlyRootfs: z.boolean().default(false),
+                        /** Processes (and threads) the container may run: a fork bomb stays inside it. */
+                        pidsLimit: z.int().min(16, { error: "must be ≥ 16 (an app needs a few processes)" }).default(512),
                         user: z.string().regex(/^[\w.-]+(:[\w.-]+)?$/, { error: 'must be a user (and group) name or id, e.g. "www-data" or "1000:1000"' }).optional(),
                     })
                     .prefault({}),

@@ -20,7 +20,9 @@ export type ScriptName =
     | "wait-healthy"
     | "healthcheck"
     | "prune-images"
-    | "registry-gc";
+    | "registry-gc"
+    | "tag-digest"
+    | "key-file";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
 export type ScriptVars = Record<string, string | number | boolean | readonly string[] | readonly Record<string, string>[]>;

@@ -73,4 +73,10 @@ if ! docker info >/dev/null 2>&1; then
 fi
 log "docker $(docker info --format '{{.ServerVersion}} storage={{.Driver}} cgroup={{.CgroupVersion}}') ready"
 
+# A node's firewall rules (what its app containers may reach) live in this network namespace,
+# which a restart makes anew: apply them again before anything else runs.
+if [ -f /var/lib/matrix/firewall.sh ]; then
+  sh /var/lib/matrix/firewall.sh apply || die "the node firewall (/var/lib/matrix/firewall.sh) failed to apply"
+fi
+
 exec /usr/sbin/sshd -D -e

@@ -11,12 +11,19 @@ const containsSecret = (v: any): boolean =>
 
 /**
  * MOCK outputs the program reads: a host-port picker "picks" its preferred port (the real one
- * runs on the node); a pulled image's id follows its reference (the real one is its digest).
+ * runs on the node); a pulled image's id follows its reference (the real one is its digest);
+ * a pushed image's digest and a pinned tag's digest follow the image name or the tag; the
+ * generated registry password is a fixed string.
  */
 function mockOutputs(type: string, inputs: any): Record<string, string> {
+    const sha = (s: unknown) => `sha256:${createHash("sha256").update(String(s)).digest("hex")}`;
     const preferred = type === "command:remote:Command" && /^port=(\d+)$/m.exec(String(inputs.stdin ?? ""));
     if (preferred) return { stdout: `${preferred[1]}\n` };
-    if (type === "docker:index/remoteImage:RemoteImage") return { imageId: `sha256:${createHash("sha256").update(String(inputs.name)).digest("hex")}` };
+    const pinned = type === "command:remote:Command" && /_manifests\/tags\/'([0-9a-f]{16})'/.exec(String(inputs.create ?? ""));
+    if (pinned) return { stdout: `${sha(pinned[1])}\n` };
+    if (type === "command:local:Command" && /\/dev\/urandom/.test(String(inputs.create))) return { stdout: "mock-generated-password" };
+    if (type === "docker:index/remoteImage:RemoteImage") return { imageId: sha(inputs.name) };
+    if (type === "docker:index/image:Image") return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@${sha(inputs.imageName)}` };
     return {};
 }
 

@@ -264,9 +264,15 @@ describe("day-2 settings", () => {
     });
 
     test("security: least privilege by default, each part overridable", () => {
-        expect(buildModel(base(), env()).applications[0].security).toEqual({ noNewPrivileges: true, capDrop: ["NET_RAW"], capAdd: [], readOnlyRootfs: false });
-        const m = buildModel(mutate((c) => (c.applications[0].security = { noNewPrivileges: false, capDrop: ["ALL"], capAdd: ["NET_BIND_SERVICE"], readOnlyRootfs: true, user: "1000:1000" })), env());
-        expect(m.applications[0].security).toEqual({ noNewPrivileges: false, capDrop: ["ALL"], capAdd: ["NET_BIND_SERVICE"], readOnlyRootfs: true, user: "1000:1000" });
+        expect(buildModel(base(), env()).applications[0].security).toEqual({ noNewPrivileges: true, capDrop: ["NET_RAW"], capAdd: [], readOnlyRootfs: false, pidsLimit: 512 });
+        const m = buildModel(mutate((c) => (c.applications[0].security = { noNewPrivileges: false, capDrop: ["ALL"], capAdd: ["NET_BIND_SERVICE"], readOnlyRootfs: true, user: "1000:1000", pidsLimit: 64 })), env());
+        expect(m.applications[0].security).toEqual({ noNewPrivileges: false, capDrop: ["ALL"], capAdd: ["NET_BIND_SERVICE"], readOnlyRootfs: true, user: "1000:1000", pidsLimit: 64 });
+    });
+
+    test("router timeouts per app: each unset one is the router's", () => {
+        const m = buildModel(mutate((c) => ((c.router = { firstByteTimeout: "20s" }), (c.applications[0].timeouts = { firstByte: "3s", connect: "200ms" }))), env());
+        expect(m.applications[0].timeouts).toEqual({ connect: "200ms", firstByte: "3s", betweenBytes: "10s" });
+        expect(m.applications[1].timeouts).toEqual({ connect: "500ms", firstByte: "20s", betweenBytes: "10s" });
     });
 
     test("health and update settings reach the model; the deploy timeout in seconds", () => {

@@ -12,6 +12,7 @@ import { Model } from "../../core/model";
 import {
     regexEscape,
     renderDaemonJson,
+    renderFirewall,
     renderFiles,
     renderDnsHosts,
     renderDnsmasqConf,
@@ -114,6 +115,41 @@ test("renderFiles: every file the cloud writes, each as its own renderer makes i
         registryConfig: renderRegistryConfig(m),
         dnsmasqConf: renderDnsmasqConf(m),
         dnsHosts: renderDnsHosts(m),
+        firewall: renderFirewall(m),
+    });
+});
+
+describe("renderFirewall", () => {
+    const script = renderFirewall(sampleModel({ router: { port: 8081 } }));
+    /** The `ipt -A <chain> ...` rules of one chain, in order, without the command. */
+    const rules = (chain: string) => [...script.matchAll(new RegExp(`^ipt -A ${chain} (.*)$`, "gm"))].map((m) => m[1]);
+
+    test("valid sh", () => {
+        const r = spawnSync("sh", ["-n"], { input: script });
+        expect(r.stderr.toString()).toBe("");
+        expect(r.status).toBe(0);
+    });
+
+    test("from containers: replies pass, then the manager's DNS and router, then nothing else of the private network", () => {
+        expect(rules("MATRIX-APPS")).toEqual([
+            "-m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+            "-d 10.10.10.1 -p udp --dport 53 -j RETURN",
+            "-d 10.10.10.1 -p tcp --dport 53 -j RETURN",
+            "-d 10.10.10.1 -p tcp --dport 8081 -j RETURN",
+            "-m conntrack --ctorigdst 10.10.10.0/24 -p tcp -j REJECT --reject-with tcp-reset",
+            "-m conntrack --ctorigdst 10.10.10.0/24 -j REJECT",
+        ]);
+    });
+
+    test("to the node itself: replies only", () => {
+        expect(rules("MATRIX-APPS-HOST")).toEqual(["-m conntrack --ctstate ESTABLISHED,RELATED -j RETURN", "-p tcp -j REJECT --reject-with tcp-reset", "-j REJECT"]);
+    });
+
+    test("hooked on the default bridge only, idempotently (checked before inserted), and removable", () => {
+        expect(script).toContain("ipt -C DOCKER-USER -i docker0 -j MATRIX-APPS 2>/dev/null || ipt -I DOCKER-USER -i docker0 -j MATRIX-APPS");
+        expect(script).toContain("ipt -C INPUT -i docker0 -j MATRIX-APPS-HOST 2>/dev/null || ipt -I INPUT -i docker0 -j MATRIX-APPS-HOST");
+        expect(script).toContain("ipt -D DOCKER-USER -i docker0 -j MATRIX-APPS");
+        expect(script).toContain("ipt -D INPUT -i docker0 -j MATRIX-APPS-HOST");
     });
 });
 
@@ -312,7 +348,7 @@ describe("renderVcl", () => {
         };
         expect(bad((m) => (m.applications[0].health.path = '/x"y'))).toThrow(/VCL string/);
         expect(bad((m) => (m.applications[0].route.path = "/x"))).toThrow(/start and end with/);
-        expect(bad((m) => (m.router.connectTimeout = "5 seconds"))).toThrow(/VCL duration/);
+        expect(bad((m) => (m.applications[0].timeouts.connect = "5 seconds"))).toThrow(/connect timeout of simplewebapp1 "5 seconds" is not a VCL duration/);
         expect(bad((m) => (m.applications[0].replicas[0].address = 'x"y'))).toThrow(/address of node1/);
     });
 
@@ -394,13 +430,14 @@ describe("renderDnsHosts", () => {
 });
 
 describe("renderDaemonJson", () => {
-    test("valid JSON with a trailing newline: insecure registry, containers resolve through the manager, live-restore, rotated json-file logs", () => {
+    test("valid JSON with a trailing newline: insecure registry, containers resolve through the manager, no inter-container traffic, live-restore, rotated json-file logs", () => {
         const text = renderDaemonJson(sampleModel());
         expect(text.endsWith("}\n")).toBe(true);
         expect(JSON.parse(text)).toEqual({
             "insecure-registries": ["manager.matrix:5000"],
             dns: ["10.10.10.1"],
             "dns-search": ["matrix"],
+            icc: false,
             "live-restore": true,
             "log-driver": "json-file",
             "log-opts": { "max-size": "10m", "max-file": "3" },
@@ -409,18 +446,13 @@ describe("renderDaemonJson", () => {
 });
 
 describe("renderRegistryConfig", () => {
-    test("valid YAML: filesystem storage, delete enabled, port, nosniff, no auth by default", () => {
+    test("valid YAML: filesystem storage, no deletes through the API, the manager's private address, nosniff, htpasswd auth always", () => {
         const y = parseYaml(renderRegistryConfig(sampleModel({ registry: { port: 5001 } })));
         expect(y.version).toBe(0.1);
         expect(y.storage.filesystem.rootdirectory).toBe(paths.container.registryData);
-        expect(y.storage.delete).toEqual({ enabled: true });
-        expect(y.http.addr).toBe(":5001");
+        expect(y.storage.delete).toEqual({ enabled: false });
+        expect(y.http.addr).toBe("10.10.10.1:5001");
         expect(y.http.headers["X-Content-Type-Options"]).toEqual(["nosniff"]);
-        expect(y.auth).toBeUndefined();
-    });
-
-    test("htpasswd auth when registry.auth is set", () => {
-        const y = parseYaml(renderRegistryConfig(sampleModel({ registry: { auth: { username: "cloud", password: { secret: "registryPassword" } } } })));
         expect(y.auth).toEqual({ htpasswd: { realm: "matrix-registry", path: paths.container.registryHtpasswd } });
     });
 });
