@@ -7,15 +7,15 @@ import { schemas } from "../../core/schema";
 /** The cloud name of the dev stack (it sets none: the default): every lab object is named after it. */
 export const CLOUD = schemas.cloudName.parse(undefined);
 
-export function sh(cmd: string[], timeoutMs = 60_000): { code: number; out: string; err: string } {
-    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: timeoutMs });
+export function sh(cmd: string[], timeoutMs = 60_000, input?: string): { code: number; out: string; err: string } {
+    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: timeoutMs, input });
     if (r.error) throw new Error(`${cmd[0]}: ${r.error.message}`);
     return { code: r.status ?? -1, out: (r.stdout ?? "").trim(), err: (r.stderr ?? "").trim() };
 }
 
 /** A command that must succeed; its stdout. */
-export function must(cmd: string[], timeoutMs?: number): string {
-    const r = sh(cmd, timeoutMs);
+export function must(cmd: string[], timeoutMs?: number, input?: string): string {
+    const r = sh(cmd, timeoutMs, input);
     if (r.code !== 0) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.err || r.out}`);
     return r.out;
 }
@@ -55,8 +55,12 @@ export function onHost(host: string, args: string[]): string {
 }
 
 export function get(url: string, timeoutMs = 5000, agent?: http.Agent): Promise<{ status: number; body: string }> {
+    return request("GET", url, timeoutMs, agent);
+}
+
+export function request(method: string, url: string, timeoutMs = 5000, agent?: http.Agent): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = http.get(url, { timeout: timeoutMs, agent }, (res) => {
+        const req = http.request(url, { method, timeout: timeoutMs, agent }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (c) => (body += c));
@@ -65,6 +69,7 @@ export function get(url: string, timeoutMs = 5000, agent?: http.Agent): Promise<
         });
         req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
         req.on("error", reject);
+        req.end();
     });
 }
 
@@ -84,7 +89,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
     }
 }
 
-export interface Sample { url: string; start: number; end: number; status: number; body: string; error?: string }
+export interface Sample { url: string; method: string; start: number; end: number; status: number; body: string; error?: string }
 
 export interface LoadReport {
     requests: number;
@@ -96,11 +101,23 @@ export interface LoadReport {
     /** Seconds from `since` until the start of the first request after which all succeeded within SLOW_MS. */
     steadySeconds: number;
     maxLatencyMs: number;
+    p50Ms: number;
+    p99Ms: number;
     samples: Sample[];
 }
 
+export interface LoadOptions {
+    /** Requests per second, spread over the URLs. */
+    rate?: number;
+    maxInFlight?: number;
+    /** Each request's own timeout: a client that gives up. */
+    timeoutMs?: number;
+    /** POST is not idempotent: the router never retries it on another replica. */
+    method?: "GET" | "POST";
+}
+
 /**
- * A steady, bounded client load: `rate` GETs per second spread over `urls`, at most
+ * A steady, bounded client load: `rate` requests per second spread over `urls`, at most
  * `maxInFlight` at once, each with its own timeout. Runs until stop().
  */
 export class Load {
@@ -110,7 +127,14 @@ export class Load {
     private n = 0;
     private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-    constructor(private readonly urls: string[], private readonly rate = 50, private readonly maxInFlight = 64, private readonly timeoutMs = 5000) {}
+    private readonly rate: number;
+    private readonly maxInFlight: number;
+    private readonly timeoutMs: number;
+    private readonly method: "GET" | "POST";
+
+    constructor(private readonly urls: string[], options: LoadOptions = {}) {
+        ({ rate: this.rate = 50, maxInFlight: this.maxInFlight = 64, timeoutMs: this.timeoutMs = 5000, method: this.method = "GET" } = options);
+    }
 
     start(): this {
         this.timer = setInterval(() => this.fire(), 1000 / this.rate);
@@ -121,14 +145,15 @@ export class Load {
         if (this.inFlight.size >= this.maxInFlight) {
             // Over budget: count it as failed rather than queueing unbounded work.
             const t = Date.now();
-            this.samples.push({ url: "(skipped)", start: t, end: t, status: 0, body: "", error: `more than ${this.maxInFlight} requests in flight` });
+            this.samples.push({ url: "(skipped)", method: this.method, start: t, end: t, status: 0, body: "", error: `more than ${this.maxInFlight} requests in flight` });
             return;
         }
         const url = this.urls[this.n++ % this.urls.length];
         const start = Date.now();
-        const p = get(url, this.timeoutMs, this.agent).then(
-            (r) => { this.samples.push({ url, start, end: Date.now(), status: r.status, body: r.body }); },
-            (e) => { this.samples.push({ url, start, end: Date.now(), status: 0, body: "", error: e.message }); },
+        const method = this.method;
+        const p = request(method, url, this.timeoutMs, this.agent).then(
+            (r) => { this.samples.push({ url, method, start, end: Date.now(), status: r.status, body: r.body }); },
+            (e) => { this.samples.push({ url, method, start, end: Date.now(), status: 0, body: "", error: e.message }); },
         );
         this.inFlight.add(p);
         void p.finally(() => this.inFlight.delete(p));
@@ -156,8 +181,15 @@ export function report(samples: Sample[], since = 0): LoadReport {
         recoverySeconds: secondsUntilAfter(failures),
         steadySeconds: secondsUntilAfter(ordered.filter((s) => s.status !== 200 || s.end - s.start > SLOW_MS)),
         maxLatencyMs: Math.max(0, ...ordered.map((s) => s.end - s.start)),
+        p50Ms: percentile(ordered, 0.5),
+        p99Ms: percentile(ordered, 0.99),
         samples: ordered,
     };
+}
+
+function percentile(samples: Sample[], q: number): number {
+    const latencies = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
+    return latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : 0;
 }
 
 /** The node named in an app's answer ("<app> served by <node>"). */

@@ -1,7 +1,8 @@
 // The seed's end-to-end steps on the dev lab, as functions returning what they measured:
 // the test asserts on the results, the benchmark prints them.
+import * as http from "http";
 import * as path from "path";
-import { CLOUD, Load, LoadReport, get, must, servedBy, waitFor } from "./lab";
+import { CLOUD, Load, LoadReport, get, must, report, servedBy, waitFor } from "./lab";
 import type { RunResult } from "./stack";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,4 +106,100 @@ export async function successive(url: string, n: number): Promise<string[]> {
         nodes.push(servedBy(r.body) ?? `(unrecognised body ${JSON.stringify(r.body.slice(0, 80))})`);
     }
     return nodes;
+}
+
+/** What a load saw, without its samples: the figures the benchmark prints for every scenario. */
+export function figures(r: LoadReport) {
+    return { requests: r.requests, failed: r.failed, recoverySeconds: Math.round(r.recoverySeconds * 100) / 100, p50Ms: r.p50Ms, p99Ms: r.p99Ms, maxLatencyMs: r.maxLatencyMs };
+}
+
+export interface FrozenNodeResult {
+    node: string;
+    get: LoadReport;
+    post: LoadReport;
+    /** Seconds from the unpause until the node serves its apps again. */
+    thawSeconds: number;
+}
+
+/**
+ * A node that accepts connections but never answers: its lab container is paused (every process
+ * frozen; the kernel still completes TCP handshakes) under GET and POST load for `frozenMs`,
+ * then thawed. Clients wait up to `clientTimeoutMs`, longer than the router's default
+ * first-byte timeout, so what the router does is what is measured.
+ */
+export async function frozenNode(urls: string[], node: string, placedUrls: string[], frozenMs = 10_000, clientTimeoutMs = 40_000): Promise<FrozenNodeResult> {
+    const container = `${CLOUD}-lab-${node}`;
+    const gets = new Load(urls, { timeoutMs: clientTimeoutMs, maxInFlight: 512 }).start();
+    const posts = new Load(urls, { rate: 10, method: "POST", timeoutMs: clientTimeoutMs, maxInFlight: 512 }).start();
+    await sleep(2000);
+    const frozenAt = Date.now();
+    must(["docker", "pause", container]);
+    await sleep(frozenMs);
+    must(["docker", "unpause", container]);
+    const thawedAt = Date.now();
+    try {
+        await waitFor(`${node} serving again after the thaw`, () => (placedUrls.every((u) => gets.samples.some((s) => s.url === u && s.start > thawedAt && servedBy(s.body) === node)) ? true : undefined), 60_000);
+    } catch (e) {
+        await Promise.all([gets.stop(), posts.stop()]);
+        throw e;
+    }
+    const thawSeconds = (Date.now() - thawedAt) / 1000;
+    const [get, post] = await Promise.all([gets.stop(frozenAt), posts.stop(frozenAt)]);
+    return { node, get, post, thawSeconds };
+}
+
+export interface SlowResult {
+    /** Slow responses (longer than several probe intervals) on healthy nodes: none should fail. */
+    slow: LoadReport;
+    /** Slow responses in flight on a node when it died: what the client got. */
+    inFlightAtDeath: { requests: number; failed: number; onDeadNode: number };
+}
+
+/**
+ * Slow responses (`slowUrl` trickles its body for a few seconds): first on a healthy cloud, then
+ * a batch in flight when a node is killed. Each answer names the node that served it (header
+ * X-Matrix-Backend, set before the body starts), so the ones on the dead node can be counted.
+ */
+export async function slowResponses(slowUrl: string, node: string, count = 8): Promise<SlowResult> {
+    const batch = async (during?: () => Promise<void>) => {
+        const started = Date.now();
+        const all = Array.from({ length: count }, () => {
+            const t = Date.now();
+            return requestWithBackend(slowUrl, 30_000).then(
+                (r) => ({ url: slowUrl, method: "GET", start: t, end: Date.now(), status: r.status, body: r.backend }),
+                (e) => ({ url: slowUrl, method: "GET", start: t, end: Date.now(), status: 0, body: e.backend ?? "", error: e.message as string }),
+            );
+        });
+        if (during) await during();
+        const samples = await Promise.all(all);
+        return { samples, started };
+    };
+    const healthy = await batch();
+    const container = `${CLOUD}-lab-${node}`;
+    const dying = await batch(async () => {
+        await sleep(1000);
+        must(["docker", "kill", container]);
+    });
+    must(["docker", "start", container]);
+    const onDead = dying.samples.filter((s) => s.body.endsWith(`__${node}`));
+    return {
+        slow: report(healthy.samples, healthy.started),
+        inFlightAtDeath: { requests: dying.samples.length, failed: dying.samples.filter((s) => s.status !== 200).length, onDeadNode: onDead.length },
+    };
+}
+
+/** GET whose response headers name the backend (X-Matrix-Backend) even when the body then fails. */
+function requestWithBackend(url: string, timeoutMs: number): Promise<{ status: number; backend: string }> {
+    return new Promise((resolve, reject) => {
+        let backend = "";
+        const req = http.get(url, { timeout: timeoutMs }, (res) => {
+            backend = String(res.headers["x-matrix-backend"] ?? "");
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, backend }));
+            res.on("error", (e) => reject(Object.assign(e, { backend })));
+            res.on("aborted", () => reject(Object.assign(new Error("response aborted"), { backend })));
+        });
+        req.on("timeout", () => req.destroy(Object.assign(new Error(`timeout after ${timeoutMs} ms`), { backend })));
+        req.on("error", (e) => reject(Object.assign(e, { backend })));
+    });
 }

@@ -7,7 +7,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Load, dig, get, labObjects, onHost, requireTools, servedBy } from "../../lab/driver/lab";
+import { renderScript } from "../../core/scripts";
+import { CLOUD, Load, dig, get, labObjects, must, onHost, request, requireTools, servedBy, sh } from "../../lab/driver/lab";
 import { applyUnderLoad, nodeLoss, successive } from "../../lab/driver/scenario";
 import { LabStack, ROOT, Step, changedCounts } from "../../lab/driver/stack";
 
@@ -109,14 +110,15 @@ test("preview right after up reports no changes, and a second up changes nothing
     expect(describeSteps(r.steps)).toEqual([]);
 });
 
-test("milestone 1: nodes pulled the app images from the manager's registry by its DNS name", () => {
+test("milestone 1: nodes pulled the app images from the manager's registry by its DNS name, by digest", () => {
     for (const app of APPS) {
         const image = outputs.applications[app].image as string;
-        expect(image).toMatch(new RegExp(`^manager\\.matrix:5000/${app}:[0-9a-f]{16}$`));
+        // By the digest the push produced: a tag moved in the registry later changes nothing.
+        expect(image).toMatch(new RegExp(`^manager\\.matrix:5000/${app}@sha256:[0-9a-f]{64}$`));
         for (const node of nodesOf(app)) {
             // RepoDigests are only set on an image pulled from a registry.
             const digests = JSON.parse(onHost(node, ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", image]));
-            expect(digests).toEqual([expect.stringMatching(new RegExp(`^manager\\.matrix:5000/${app}@sha256:[0-9a-f]{64}$`))]);
+            expect(digests).toEqual([image]);
             // The replica runs exactly that image (the program pins containers to the pulled image id).
             const id = onHost(node, ["docker", "image", "inspect", "--format", "{{.Id}}", image]);
             expect(onHost(node, ["docker", "inspect", "--format", "{{.Image}}", containerOf(app, node)])).toBe(id);
@@ -149,7 +151,78 @@ test("app containers run with least privilege: no new privileges, no NET_RAW, no
         expect(host.SecurityOpt).toEqual(["no-new-privileges"]);
         expect(host.MemorySwap).toBe(host.Memory);
         expect(host.Memory).toBe(64 * 1024 * 1024);
+        expect(host.PidsLimit).toBe(512);
     }
+});
+
+describe("least exposure", () => {
+    const manager = "10.10.10.1";
+    /** A TCP connection from inside an app container (bash's /dev/tcp; timeout's 124: no answer). */
+    const reach = (node: string, container: string, address: string, port: number): "connected" | "refused" | "timeout" => {
+        const r = sh(["docker", "exec", `${CLOUD}-lab-${node}`, "docker", "exec", container, "timeout", "2", "bash", "-c", `exec 3<>/dev/tcp/${address}/${port}`]);
+        return r.code === 0 ? "connected" : r.code === 124 ? "timeout" : "refused";
+    };
+
+    test("the registry refuses anonymous pulls and pushes, and serves the private address only", async () => {
+        expect((await get("http://127.0.0.1:5000/v2/")).status).toBe(401);
+        expect((await request("POST", `http://127.0.0.1:5000/v2/${APPS[0]}/blobs/uploads/`)).status).toBe(401);
+        expect((await request("DELETE", `http://127.0.0.1:5000/v2/${APPS[0]}/manifests/sha256:${"0".repeat(64)}`)).status).toBe(401);
+        const listening = onHost("manager", ["ss", "-Hltn"]);
+        expect(listening).toMatch(new RegExp(`\\s${manager.replace(/\./g, "\\.")}:5000\\s`));
+        expect(listening).not.toMatch(/\s(\*|0\.0\.0\.0|\[::\]):5000\s/);
+        expect(onHost("manager", ["stat", "-c", "%a %U", "/var/lib/matrix/registry/htpasswd"])).toBe("600 root");
+    });
+
+    test("reachability from inside an app container, as documented in the README", () => {
+        const [app, other] = APPS;
+        const node = nodesOf(app)[0];
+        const c = containerOf(app, node);
+        const otherReplica = outputs.applications[other].replicas[0];
+        const ownReplica = outputs.applications[app].replicas.find((r: any) => r.node === node);
+        const nodeAddress = outputs.nodes.find((n: any) => n.name === node).address;
+        const otherNode = outputs.nodes.find((n: any) => n.name !== node).address;
+        // A container on the same node, reached directly on the bridge.
+        const neighbour = onHost(node, ["docker", "ps", "--filter", "label=matrix.cloud", "--format", "{{.Names}}"]).split("\n").find((n) => n !== c);
+        const table: [string, string, number, string][] = [
+            ["router on the manager", manager, 80, "connected"],
+            ["DNS on the manager (tcp)", manager, 53, "connected"],
+            ["registry", manager, 5000, "refused"],
+            ["the manager's sshd", manager, 22, "refused"],
+            ["the router's admin port", manager, 6082, "refused"],
+            ["another node's sshd", otherNode, 22, "refused"],
+            ["its own node's sshd", nodeAddress, 22, "refused"],
+            ["another app's replica, bypassing the router", otherReplica.address, otherReplica.hostPort, "refused"],
+            ["its own replica's host port", nodeAddress, ownReplica.hostPort, "refused"],
+        ];
+        const seen = table.map(([what, address, port]) => [what, address, port, reach(node, c, address, port)]);
+        expect(seen).toEqual(table);
+        if (neighbour) {
+            const ip = onHost(node, ["docker", "inspect", "--format", "{{.NetworkSettings.IPAddress}}", neighbour]);
+            // icc off: dropped by dockerd's own rule (no reply at all).
+            expect(reach(node, c, ip, 8080)).toBe("timeout");
+        }
+        // The node itself and the router still reach the replicas.
+        expect(onHost(node, ["bash", "-c", `exec 3<>/dev/tcp/${otherReplica.address}/${otherReplica.hostPort} && echo open`])).toBe("open");
+    });
+
+    test("daemon.json: the operator's own keys survive a bootstrap; dockerd restarts only on a change, and the firewall survives it", () => {
+        const node = "node2";
+        const file = "/etc/docker/daemon.json";
+        const ours = JSON.parse(onHost(node, ["cat", file]));
+        const oursText = onHost(node, ["cat", "/var/lib/matrix/daemon.json.matrix"]);
+        onHost(node, ["sh", "-c", `jq '. + {"debug": true}' ${file} > ${file}.t && mv ${file}.t ${file}`]);
+        const bootstrap = renderScript("bootstrap-host", { host: node, daemonJson: file, ours: "/var/lib/matrix/daemon.json.matrix" });
+        const run = () => must(["docker", "exec", "-i", `${CLOUD}-lab-${node}`, "sh", "-c", bootstrap], 120_000, oursText);
+        // Unchanged keys of ours, plus the operator's: nothing to restart.
+        expect(run()).toMatch(/daemon\.json changed: no$/);
+        expect(JSON.parse(onHost(node, ["cat", file]))).toEqual({ ...ours, debug: true });
+        // A key we set last time and no longer set goes; the operator's stays.
+        onHost(node, ["sh", "-c", `jq '. + {"stale-key": 1}' /var/lib/matrix/daemon.json.matrix > /tmp/o && mv /tmp/o /var/lib/matrix/daemon.json.matrix && jq '. + {"stale-key": 1}' ${file} > ${file}.t && mv ${file}.t ${file}`]);
+        expect(run()).toMatch(/daemon\.json changed: yes$/);
+        expect(JSON.parse(onHost(node, ["cat", file]))).toEqual({ ...ours, debug: true });
+        // After dockerd's restart the rules are still there.
+        expect(onHost(node, ["iptables", "-S", "DOCKER-USER"])).toContain("-A DOCKER-USER -i docker0 -j MATRIX-APPS");
+    });
 });
 
 test("milestone 2: through Varnish each app answers with its own body, alternating between its nodes", async () => {
@@ -270,6 +343,7 @@ describe("day-2 operations under load", () => {
 
     test("three rolling image updates and a rollback: no failed request, each version served, old containers gone", async () => {
         const original = outputs.applications[app].version;
+        const originalImage = outputs.applications[app].image;
         pushed.push(original);
         const before = appContainerIds(["simplewebapp1"]);
         for (const v of ["v1", "v2", "v3"]) {
@@ -280,7 +354,8 @@ describe("day-2 operations under load", () => {
         // Rollback: pin the version that served before the updates (still in the registry).
         await rollTo("", () => (pins[app] = original));
         expect(outputs.applications[app].version).toBe(original);
-        expect(outputs.applications[app].image).toBe(`manager.matrix:5000/${app}:${original}`);
+        // The digest its tag pointed to: the very image that served before.
+        expect(outputs.applications[app].image).toBe(originalImage);
         delete pins[app];
     });
 
@@ -309,16 +384,17 @@ describe("day-2 operations under load", () => {
 
     test(`the registry and the nodes keep the ${KEEP} newest images of an app`, async () => {
         // Pushed: the original, v1..v3, the broken v4, v4: the original and v1 are collected.
-        const tags: string[] = JSON.parse((await get(`http://127.0.0.1:5000/v2/${app}/tags/list`)).body).tags;
+        // Read where registry-gc reads them (the registry itself wants credentials).
+        const tags = onHost("manager", ["docker", "exec", `${CLOUD}-registry`, "ls", `/var/lib/registry/docker/registry/v2/repositories/${app}/_manifests/tags`]).split("\n");
         expect(tags).toHaveLength(KEEP);
         expect(tags).toEqual(expect.arrayContaining(pushed.slice(2)));
         for (const old of pushed.slice(0, 2)) expect(tags).not.toContain(old);
         for (const node of nodesOf(app)) {
-            const kept = onHost(node, ["docker", "images", "--format", "{{.Tag}}", `manager.matrix:5000/${app}`]).split("\n");
+            const kept = [...new Set(onHost(node, ["docker", "images", "--format", "{{.ID}}", `manager.matrix:5000/${app}`]).split("\n"))];
             // The prune runs once the new replica is healthy, when the old one still runs (the
             // engine deletes it last): that image stays until the next deploy's prune.
             expect(kept.length).toBeLessThanOrEqual(KEEP + 1);
-            expect(kept).toContain(outputs.applications[app].version);
+            expect(kept).toContain(onHost(node, ["docker", "image", "inspect", "--format", "{{.ID}}", outputs.applications[app].image]).replace(/^sha256:/, "").slice(0, 12));
         }
     });
 

@@ -1000,7 +1000,10 @@ async function buildAndPush(req: ResourceRequest, ctx: HandlerContext): Promise<
             if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
         }
         const after = (await ep.api("GET", `/images/${enc(i.imageName)}/json`)).body;
-        if (after.RepoDigests?.length) outputs.repoDigest = after.RepoDigests[0];
+        // The digest of this push: an image pushed to other repositories has their digests too.
+        const repository = i.imageName.replace(/:[^:/]+$/, "");
+        const digest = (after.RepoDigests ?? []).find((d: string) => d.startsWith(`${repository}@`));
+        if (digest) outputs.repoDigest = digest;
     }
     return { id: i.imageName, outputs };
 }
