@@ -5,7 +5,7 @@
 //   npm run bench
 import * as os from "os";
 import { Load, labObjects, requireTools } from "../lab/driver/lab";
-import { applyUnderLoad, nodeLoss, throughput } from "../lab/driver/scenario";
+import { applyUnderLoad, figures, frozenNode, nodeLoss, slowResponses, throughput } from "../lab/driver/scenario";
 import { LabStack } from "../lab/driver/stack";
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -43,19 +43,39 @@ async function main() {
         const urls = apps.map((a) => `${outputs.routerUrl}${a}/`);
         const loss = await nodeLoss(urls, replica.node, apps.filter((a) => outputs.applications[a].replicas.some((x: any) => x.node === replica.node)).map((a) => `${outputs.routerUrl}${a}/`));
 
-        log("route change (a third app) under load");
         const extra: any[] = [];
         const args: Record<string, string> = {};
         let pin: string | undefined;
         let drained: string | undefined;
+        /** Before the fix: the router's default first-byte timeout (30 s) for every app. */
+        let defaultTimeouts = false;
         const configure = () =>
             lab.configure((c) => {
                 const a2 = c["matrix:applications"].find((a: any) => a.name === "simplewebapp2");
                 a2.build = { context: "apps/simplewebapp2", args };
                 if (pin) a2.version = pin;
+                if (defaultTimeouts) for (const a of c["matrix:applications"]) delete a.timeouts;
                 for (const n of c["matrix:nodes"]) n.drain = n.name === drained;
                 c["matrix:applications"].push(...extra);
             });
+        const placedOn = (node: string) => apps.filter((a) => outputs.applications[a].replicas.some((x: any) => x.node === node)).map((a) => `${outputs.routerUrl}${a}/`);
+
+        log(`frozen node (docker pause ${replica.node}) under GET and POST load, with the router's default first-byte timeout`);
+        defaultTimeouts = true;
+        configure();
+        await lab.up();
+        const frozenBefore = await frozenNode(urls, replica.node, placedOn(replica.node));
+        log("frozen node again, with the dev stack's per-app first-byte timeout (2 s)");
+        defaultTimeouts = false;
+        configure();
+        await lab.up();
+        const frozenAfter = await frozenNode(urls, replica.node, placedOn(replica.node));
+        const frozen = (f: typeof frozenBefore) => ({ get: figures(f.get), post: figures(f.post), thawSeconds: round(f.thawSeconds) });
+
+        log("slow responses (3 s each), then a batch of them in flight when a node dies");
+        const slow = await slowResponses(`${outputs.routerUrl}${app}/`, replica.node);
+
+        log("route change (a third app) under load");
         extra.push({ name: "simplewebapp3", build: "apps/simplewebapp2", port: 8080, replicas: 2, memory: "64m" });
         configure();
         const change = await applyUnderLoad(urls, () => lab.up());
@@ -66,7 +86,7 @@ async function main() {
             edit();
             configure();
             const u = await applyUnderLoad(urls, () => lab.up());
-            return { seconds: round(u.apply.seconds, 1), requests: u.load.requests, failed: u.load.failed, outputs: u.apply.outputs };
+            return { seconds: round(u.apply.seconds, 1), ...figures(u.load), outputs: u.apply.outputs };
         };
         const updates = [];
         for (const v of ["v1", "v2", "v3"]) updates.push(await step(`rolling update of simplewebapp2 to ${v} under load`, () => (args.VERSION = v)));
@@ -102,18 +122,18 @@ async function main() {
             leftAfterDestroy: left.length,
             nodeLoss: {
                 node: loss.node,
-                requests: loss.down.requests,
-                failed: loss.down.failed,
-                recoverySeconds: round(loss.down.recoverySeconds),
+                ...figures(loss.down),
                 steadySeconds: round(loss.down.steadySeconds),
-                maxLatencyMs: loss.down.maxLatencyMs,
+                post: figures(loss.downPost),
                 rejoinSeconds: round(loss.rejoinSeconds),
-                failedWhileRejoining: loss.rejoin.failed,
+                rejoin: figures(loss.rejoin),
             },
-            routeChange: { requests: change.load.requests, failed: change.load.failed, applySeconds: round(change.apply.seconds, 1) },
+            frozenNode: { node: frozenBefore.node, defaultTimeout: frozen(frozenBefore), perAppTimeout: frozen(frozenAfter) },
+            slowResponses: { healthy: figures(slow.slow), inFlightAtDeath: slow.inFlightAtDeath },
+            routeChange: { applySeconds: round(change.apply.seconds, 1), ...figures(change.load) },
             rollingUpdates: updates.map(({ outputs: _, ...u }) => u),
             rollback: (({ outputs: _, ...u }) => u)(rollback),
-            badVersion: { upFailed: badFailed, secondsUntilUpFailed: round(badSeconds, 1), requests: bad.requests, failed: bad.failed },
+            badVersion: { upFailed: badFailed, secondsUntilUpFailed: round(badSeconds, 1), ...figures(bad) },
             fixedVersion: (({ outputs: _, ...u }) => u)(fixed),
             drain: (({ outputs: _, ...u }) => u)(drain),
             undrain: (({ outputs: _, ...u }) => u)(undrain),

@@ -189,6 +189,8 @@ export class Application extends pulumi.ComponentResource {
                     {
                         connection: node.connection,
                         create: renderScript("prune-images", { repository, keep: registry.keep, next: registry.keep + 1 }),
+                        // Again after every new image: each pull adds one.
+                        triggers: [this.imageRef],
                         addPreviousOutputInEnv: false,
                     },
                     { parent: this, dependsOn: [healthy] },

@@ -9,8 +9,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface NodeLossResult {
     node: string;
-    /** Load while the node was down: failures, recovery since the kill. */
+    /** GET load while the node was down: failures, recovery since the kill. */
     down: LoadReport;
+    /** POST load at the same time: the router never retries a POST on another replica. */
+    downPost: LoadReport;
     /** Seconds from `docker start` until every app placed on the node is served by it again. */
     rejoinSeconds: number;
     /** Load while the node came back. */
@@ -27,11 +29,12 @@ export interface NodeLossResult {
 export async function nodeLoss(urls: string[], node: string, placedUrls: string[], downMs = 8000): Promise<NodeLossResult> {
     const container = `${CLOUD}-lab-${node}`;
     const load = new Load(urls).start();
+    const posts = new Load(urls, { rate: 20, method: "POST" }).start();
     await sleep(2000);
     const killedAt = Date.now();
     must(["docker", "kill", container]);
     await sleep(downMs);
-    const down = await load.stop(killedAt);
+    const [down, downPost] = await Promise.all([load.stop(killedAt), posts.stop(killedAt)]);
     if (must(["docker", "inspect", "--format", "{{.State.Running}}", container]) !== "false") {
         throw new Error(`${container} was restarted while it should have stayed down`);
     }
@@ -57,7 +60,7 @@ export async function nodeLoss(urls: string[], node: string, placedUrls: string[
     const rejoinSeconds = (Date.now() - startedAt) / 1000;
     await sleep(1000);
     const rejoin = await back.stop(startedAt);
-    return { node, down, rejoinSeconds, rejoin, servedWhileDown };
+    return { node, down, downPost, rejoinSeconds, rejoin, servedWhileDown };
 }
 
 export interface ChangeUnderLoadResult {
@@ -160,7 +163,8 @@ export interface SlowResult {
  * a batch in flight when a node is killed. Each answer names the node that served it (header
  * X-Matrix-Backend, set before the body starts), so the ones on the dead node can be counted.
  */
-export async function slowResponses(slowUrl: string, node: string, count = 8): Promise<SlowResult> {
+export async function slowResponses(appUrl: string, node: string, count = 8): Promise<SlowResult> {
+    const slowUrl = `${appUrl}slow`;
     const batch = async (during?: () => Promise<void>) => {
         const started = Date.now();
         const all = Array.from({ length: count }, () => {
@@ -181,6 +185,7 @@ export async function slowResponses(slowUrl: string, node: string, count = 8): P
         must(["docker", "kill", container]);
     });
     must(["docker", "start", container]);
+    await waitFor(`${node} serving ${appUrl} again`, async () => (servedBy((await get(appUrl)).body) === node ? true : undefined), 120_000, 100);
     const onDead = dying.samples.filter((s) => s.body.endsWith(`__${node}`));
     return {
         slow: report(healthy.samples, healthy.started),

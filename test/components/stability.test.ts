@@ -70,7 +70,7 @@ describe("stable resource names and inputs", () => {
         expect(d.added).toEqual([]);
         expect(d.removed).toEqual([]);
         expect(names(d.changed).filter((n) => !n!.startsWith("simplewebapp1"))).toEqual(["registry-gc"]);
-        expect(names(d.changed)).toEqual(expect.arrayContaining(["simplewebapp1-image", "simplewebapp1@node1", "simplewebapp1@node1-port"]));
+        expect(names(d.changed)).toEqual(expect.arrayContaining(["simplewebapp1-image", "simplewebapp1@node1", "simplewebapp1@node1-port", "simplewebapp1@node1-prune"]));
     });
 
     test("B'': an app added with a virtual host -> the DNS records change and are reloaded too", async () => {
