@@ -107,12 +107,13 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     checkLabPorts(c, hosts.length);
     const nodes: Nodes = { list: hosts.filter((h) => h.role === "node"), known: cfg.nodes !== undefined };
     checkServices(c);
+    checkTls(c, hosts.length);
     const plan = readPlan(c, nodes);
     const { entries, origin } = collectApplications(c, plan);
     const { apps, portRequests } = checkApplications(c, entries, origin, plan, nodes, hosts, domain);
     const replicas = assignHostPorts(c, portRequests);
     problems.throwIfAny();
-    return assemble(cfg, { domain, net, hosts, nodes: nodes.list, apps, replicas });
+    return assemble(cfg, { env, domain, net, hosts, nodes: nodes.list, apps, replicas });
 }
 
 /** Shape, key by key, so one bad key does not hide problems in the others. */
@@ -224,6 +225,49 @@ function checkServices(c: Check) {
     if (cfg.router && cfg.router.adminPort === cfg.router.port) problems.report(at("router", "adminPort"), "must differ from matrix:router.port");
     if (cfg.registry?.auth) checkSecret(c, cfg.registry.auth.password, at("registry", "auth", "password"));
     if (cfg.hostPorts && cfg.hostPorts.start > cfg.hostPorts.end) problems.report(at("hostPorts"), `start ${cfg.hostPorts.start} is after end ${cfg.hostPorts.end}`);
+}
+
+/** TLS: the operator's CA and router certificate (files or secrets), and ports that must not collide. */
+function checkTls(c: Check, hostCount: number) {
+    const { cfg, env, problems } = c;
+    const pem = (source: { path: string } | SecretRef, ...key: string[]) => {
+        if ("secret" in source) return checkSecret(c, source, at(...key));
+        const text = env.readFile(pemPath(env, source.path));
+        if (text === undefined) problems.report(at(...key, "path"), `${source.path} does not exist on this machine`);
+        else if (!text.includes("-----BEGIN CERTIFICATE-----")) problems.report(at(...key, "path"), `${source.path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+    };
+    if (cfg.tls?.ca) {
+        pem(cfg.tls.ca.certificate, "tls", "ca", "certificate");
+        checkSecret(c, cfg.tls.ca.key, at("tls", "ca", "key"));
+    }
+    const tls = cfg.router?.tls;
+    if (!tls) return;
+    if (!tls.enabled) {
+        if (tls.redirectHttp) problems.report(at("router", "tls", "redirectHttp"), "needs TLS: remove it or set matrix:router.tls.enabled to true");
+        return;
+    }
+    if (!!tls.certificate !== !!tls.key)
+        problems.report(at("router", "tls", tls.certificate ? "key" : "certificate"), `is required with matrix:router.tls.${tls.certificate ? "certificate" : "key"} (the operator's certificate goes with its key); set both or neither`);
+    if (tls.certificate) pem(tls.certificate, "router", "tls", "certificate");
+    if (tls.key) checkSecret(c, tls.key, at("router", "tls", "key"));
+    const taken: [number | undefined, string][] = [
+        [cfg.router!.port, "matrix:router.port"],
+        [cfg.router!.adminPort, "matrix:router.adminPort"],
+        [cfg.registry?.port, "matrix:registry.port"],
+    ];
+    for (const [p, what] of taken) if (tls.port === p) problems.report(at("router", "tls", "port"), `must differ from ${what} (both listen on the manager)`);
+    for (const [p, what] of [...taken, [tls.port, "matrix:router.tls.port"]] as const) if (tls.proxyPort === p) problems.report(at("router", "tls", "proxyPort"), `must differ from ${what} (both listen on the manager)`);
+    if (cfg.mode === "lab" && cfg.lab) {
+        const last = cfg.lab.sshPortBase + hostCount - 1;
+        const port = cfg.lab.routerTlsPort;
+        if (port >= cfg.lab.sshPortBase && port <= last) problems.report(at("lab", "routerTlsPort"), `${port} collides with the lab SSH ports ${cfg.lab.sshPortBase}-${last}`);
+        if (port === cfg.lab.routerPort || port === cfg.lab.registryPort) problems.report(at("lab", "routerTlsPort"), "must differ from matrix:lab.routerPort and matrix:lab.registryPort");
+    }
+}
+
+/** A PEM file's path as configured: relative to the project, ~ for the home directory. */
+function pemPath(env: ConfigEnv, file: string): string {
+    return path.resolve(env.projectDir, expandHome(file));
 }
 
 function checkSecret({ env, problems }: Check, ref: SecretRef, where: string) {
@@ -467,13 +511,14 @@ function assignHostPorts({ cfg, problems }: Check, requests: PortRequest[]): Map
 /** The model, from a config known valid: every check above passed. */
 function assemble(
     cfg: Partial<ParsedConfig>,
-    facts: { domain: string; net: NetworkFacts; hosts: Host[]; nodes: Host[]; apps: Omit<Application, "replicas">[]; replicas: Map<string, Replica[]> },
+    facts: { env: ConfigEnv; domain: string; net: NetworkFacts; hosts: Host[]; nodes: Host[]; apps: Omit<Application, "replicas">[]; replicas: Map<string, Replica[]> },
 ): Model {
     const { domain, net, nodes, apps, replicas } = facts;
     const network = cfg.network!;
     const manager = facts.hosts[0];
     const lab = cfg.mode === "lab" ? cfg.lab! : undefined;
     const registryPort = cfg.registry!.port;
+    const pemModel = (source: { path: string } | SecretRef | undefined) => (source && "path" in source ? { path: pemPath(facts.env, source.path) } : source);
     return {
         cloudName: cfg.cloudName!,
         mode: cfg.mode!,
@@ -488,7 +533,8 @@ function assemble(
             auth: cfg.registry!.auth,
             keep: cfg.registry!.keep,
         },
-        router: cfg.router!,
+        router: { ...cfg.router!, tls: { ...cfg.router!.tls, certificate: pemModel(cfg.router!.tls.certificate) } },
+        tls: { ca: cfg.tls!.ca && { certificate: pemModel(cfg.tls!.ca.certificate)!, key: cfg.tls!.ca.key } },
         lab,
         hostPorts: cfg.hostPorts!,
         baseImage: cfg.baseImage!,

@@ -12,6 +12,11 @@ export const paths = {
         routerDir: `${MANAGER_CONFIG_DIR}/router`,
         registryConfig: `${MANAGER_CONFIG_DIR}/registry/config.yml`,
         registryHtpasswd: `${MANAGER_CONFIG_DIR}/registry/htpasswd`,
+        registryCertificate: `${MANAGER_CONFIG_DIR}/registry/tls.crt`,
+        registryKey: `${MANAGER_CONFIG_DIR}/registry/tls.key`,
+        tlsDir: `${MANAGER_CONFIG_DIR}/tls`,
+        hitchConf: `${MANAGER_CONFIG_DIR}/tls/hitch.conf`,
+        routerPem: `${MANAGER_CONFIG_DIR}/tls/router.pem`,
         dnsmasqConf: `${MANAGER_CONFIG_DIR}/dns/dnsmasq.conf`,
         dnsHosts: `${MANAGER_CONFIG_DIR}/dns/hosts`,
         vcl: `${MANAGER_CONFIG_DIR}/router/default.vcl`,
@@ -26,6 +31,11 @@ export const paths = {
         registryDir: "/etc/matrix/registry",
         registryConfig: "/etc/matrix/registry/config.yml",
         registryHtpasswd: "/etc/matrix/registry/htpasswd",
+        registryCertificate: "/etc/matrix/registry/tls.crt",
+        registryKey: "/etc/matrix/registry/tls.key",
+        tlsDir: "/etc/matrix/tls",
+        hitchConf: "/etc/matrix/tls/hitch.conf",
+        routerPem: "/etc/matrix/tls/router.pem",
         registryData: "/var/lib/registry",
         dnsDir: "/etc/matrix/dns",
         dnsmasqConf: "/etc/matrix/dns/dnsmasq.conf",
@@ -35,8 +45,13 @@ export const paths = {
     },
 } as const;
 
+/** Where dockerd looks for the CA it trusts for one registry (`host:port`). */
+export function registryCaPath(registryAddress: string): string {
+    return `/etc/docker/certs.d/${registryAddress}/ca.crt`;
+}
+
 /** Names of the manager's service containers, prefixed by the cloud name so two clouds can share a host. */
-export function serviceContainerName(cloudName: string, service: "registry" | "dns" | "router"): string {
+export function serviceContainerName(cloudName: string, service: "registry" | "dns" | "router" | "tls"): string {
     return `${cloudName}-${service}`;
 }
 

@@ -69,6 +69,29 @@ export interface Timeouts {
 
 export type DirectorKind = "round_robin" | "random" | "fallback" | "hash";
 
+/** A PEM text: a file on the deploying machine (absolute path) or a secret config key. */
+export type PemSource = { path: string } | SecretRef;
+
+export interface RouterTls {
+    /** hitch terminates TLS on `port` (bound like the router) and forwards to Varnish with PROXY v2. */
+    enabled: boolean;
+    port: number;
+    /** Varnish's PROXY listener, on the manager's 127.0.0.1 only. */
+    proxyPort: number;
+    /** Plain-HTTP requests are answered with a redirect to https://. */
+    redirectHttp: boolean;
+    /** Extra names (or IPv4 addresses) of the router's certificate. */
+    hostnames: string[];
+    /** The operator's certificate (and chain) and key; unset: issued by the cloud's CA. */
+    certificate?: PemSource;
+    key?: SecretRef;
+}
+
+export interface Tls {
+    /** The operator's CA; unset: the cloud generates one once (its key a secret in the stack's state). */
+    ca?: { certificate: PemSource; key: SecretRef };
+}
+
 export interface Router {
     port: number;
     /** The address varnishd listens on; unset: every address. */
@@ -83,6 +106,7 @@ export interface Router {
     retries: number;
     /** false: every request passes to a backend (a router, not a cache). */
     cache: boolean;
+    tls: RouterTls;
 }
 
 export interface Lab {
@@ -91,6 +115,8 @@ export interface Lab {
     /** Router and registry are published on these 127.0.0.1 ports. */
     routerPort: number;
     registryPort: number;
+    /** The router's TLS port is published on this 127.0.0.1 port. */
+    routerTlsPort: number;
 }
 
 export type EnvValue = { name: string; value: string } | { name: string; secret: string };
@@ -171,6 +197,7 @@ export interface Model {
     nodes: Host[];
     registry: Registry;
     router: Router;
+    tls: Tls;
     lab?: Lab;
     /** Range of automatically picked host ports on the nodes. */
     hostPorts: { start: number; end: number };

@@ -10,6 +10,8 @@ const port = z.int({ error: "must be an integer port 1-65535" }).min(1, { error:
 export const DURATION_PATTERN = /^\d+(\.\d+)?(ms|s|m|h)$/;
 const duration = z.string().regex(DURATION_PATTERN, { error: 'must be a duration like "500ms", "2s" or "1m"' });
 const secretRef = z.strictObject({ secret: z.string().regex(/^[A-Za-z][\w.-]*$/, { error: "must name a secret config key, e.g. registryPassword" }) });
+/** A PEM file: on the deploying machine, or in a secret config key. */
+const pemSource = z.union([z.strictObject({ path: z.string().min(1) }), secretRef], { error: 'must be {path: "ca.crt"} or {secret: "<config key>"}' });
 const labels = z.record(z.string().regex(/^[A-Za-z0-9_.\/-]+$/, { error: "label keys use letters, digits and _ . / -" }), z.string());
 /** A Linux capability as Docker names it, without CAP_. */
 const capability = z.string().regex(/^[A-Z][A-Z_]+$/, { error: 'must be a capability name like "NET_RAW" or "ALL"' });
@@ -81,8 +83,24 @@ export const schemas = {
             betweenBytesTimeout: duration.default("10s"),
             retries: z.int().min(0).max(10).default(2),
             cache: z.boolean().default(false),
+            /** HTTPS in front of Varnish (hitch), with a certificate from the cloud's CA or the operator's. */
+            tls: z
+                .strictObject({
+                    enabled: z.boolean().default(true),
+                    port: port.default(443),
+                    /** Varnish's PROXY-protocol listener on the manager's 127.0.0.1, where hitch forwards. */
+                    proxyPort: port.default(8443),
+                    redirectHttp: z.boolean().default(false),
+                    /** Further names (or IPv4 addresses) the router's certificate is valid for. */
+                    hostnames: z.array(z.string().regex(/^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, { error: 'must be a host name like "www.example.com" or an IPv4 address' })).default([]),
+                    certificate: pemSource.optional(),
+                    key: secretRef.optional(),
+                })
+                .prefault({}),
         })
         .prefault({}),
+    /** The cloud's certificate authority: the operator's, or generated once (unset). */
+    tls: z.strictObject({ ca: z.strictObject({ certificate: pemSource, key: secretRef }).optional() }).prefault({}),
     hostPorts: z
         .strictObject({ start: port, end: port })
         .default({ start: 20000, end: 29999 }),
@@ -91,6 +109,7 @@ export const schemas = {
             sshPortBase: port.default(2221),
             routerPort: port.default(8080),
             registryPort: port.default(5000),
+            routerTlsPort: port.default(8443),
         })
         .prefault({}),
     baseImage: z.string().min(1).default("debian:bookworm-slim"),

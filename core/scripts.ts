@@ -22,7 +22,9 @@ export type ScriptName =
     | "prune-images"
     | "registry-gc"
     | "tag-digest"
-    | "key-file";
+    | "key-file"
+    | "tls-ca"
+    | "tls-leaf";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
 export type ScriptVars = Record<string, string | number | boolean | readonly string[] | readonly Record<string, string>[]>;
@@ -31,8 +33,8 @@ export function renderScript(name: ScriptName, vars: ScriptVars): string {
     return template(`scripts/${name}.sh.hbs`)(vars);
 }
 
-/** create/delete scripts that install one file (content on stdin) and remove it again. */
-export function fileScripts(file: string): { create: string; delete: string } {
+/** create/delete scripts that install one file (content on stdin) and remove it again; private: readable by root only. */
+export function fileScripts(file: string, options: { private?: boolean } = {}): { create: string; delete: string } {
     const dir = path.posix.dirname(file);
-    return { create: renderScript("write-file", { dir, file, umask: "022" }), delete: renderScript("remove-file", { dir, file }) };
+    return { create: renderScript("write-file", { dir, file, umask: options.private ? "077" : "022" }), delete: renderScript("remove-file", { dir, file }) };
 }

@@ -93,10 +93,12 @@ describe("valid config", () => {
             port: 80, adminPort: 6082, retries: 2, cache: false,
             probe: { interval: "1s", timeout: "1s", window: 3, threshold: 2 },
             connectTimeout: "500ms", firstByteTimeout: "30s", betweenBytesTimeout: "10s",
+            tls: { enabled: true, port: 443, proxyPort: 8443, redirectHttp: false, hostnames: [] },
         });
         for (const r of m.applications.flatMap((a) => a.replicas)) expect(r.hostPort >= 20000 && r.hostPort <= 29999).toBe(true);
         expect(m.applications.map((a) => [a.restart, a.director])).toEqual([["unless-stopped", "round_robin"], ["unless-stopped", "round_robin"]]);
-        expect(m.lab).toEqual({ sshPortBase: 2221, routerPort: 8080, registryPort: 5000 });
+        expect(m.lab).toEqual({ sshPortBase: 2221, routerPort: 8080, registryPort: 5000, routerTlsPort: 8443 });
+        expect(m.tls).toEqual({});
         expect(m.manager.ssh).toEqual({ host: "127.0.0.1", port: 2221, user: "root" });
         expect(m.nodes[2].ssh.port).toBe(2224);
         expect(m.network.gateway).toBe("10.10.10.254");

@@ -90,7 +90,9 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
             betweenBytesTimeout: "10s",
             retries: 2,
             cache: false,
+            tls: { enabled: true, port: 443, proxyPort: 8443, redirectHttp: false, hostnames: [] },
         },
+        tls: {},
         hostPorts: { start: 20000, end: 29999 },
         baseImage: "debian:bookworm-slim",
         applications: [

@@ -14,6 +14,7 @@ import {
     renderDaemonJson,
     renderFirewall,
     renderFiles,
+    renderHitchConf,
     renderDnsHosts,
     renderDnsmasqConf,
     renderRegistryConfig,
@@ -116,7 +117,9 @@ test("renderFiles: every file the cloud writes, each as its own renderer makes i
         dnsmasqConf: renderDnsmasqConf(m),
         dnsHosts: renderDnsHosts(m),
         firewall: renderFirewall(m),
+        hitchConf: renderHitchConf(m),
     });
+    expect(renderFiles(sampleModel({ router: { tls: { enabled: false } } })).hitchConf).toBeUndefined();
 });
 
 describe("renderFirewall", () => {
@@ -130,12 +133,13 @@ describe("renderFirewall", () => {
         expect(r.status).toBe(0);
     });
 
-    test("from containers: replies pass, then the manager's DNS and router, then nothing else of the private network", () => {
+    test("from containers: replies pass, then the manager's DNS and router (HTTP and HTTPS), then nothing else of the private network", () => {
         expect(rules("MATRIX-APPS")).toEqual([
             "-m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
             "-d 10.10.10.1 -p udp --dport 53 -j RETURN",
             "-d 10.10.10.1 -p tcp --dport 53 -j RETURN",
             "-d 10.10.10.1 -p tcp --dport 8081 -j RETURN",
+            "-d 10.10.10.1 -p tcp --dport 443 -j RETURN",
             "-m conntrack --ctorigdst 10.10.10.0/24 -p tcp -j REJECT --reject-with tcp-reset",
             "-m conntrack --ctorigdst 10.10.10.0/24 -j REJECT",
         ]);
@@ -430,11 +434,11 @@ describe("renderDnsHosts", () => {
 });
 
 describe("renderDaemonJson", () => {
-    test("valid JSON with a trailing newline: insecure registry, containers resolve through the manager, no inter-container traffic, live-restore, rotated json-file logs", () => {
+    test("valid JSON with a trailing newline: no insecure registry (HTTPS, CA in certs.d), containers resolve through the manager, no inter-container traffic, live-restore, rotated json-file logs", () => {
         const text = renderDaemonJson(sampleModel());
         expect(text.endsWith("}\n")).toBe(true);
+        expect(text).not.toContain("insecure");
         expect(JSON.parse(text)).toEqual({
-            "insecure-registries": ["manager.matrix:5000"],
             dns: ["10.10.10.1"],
             "dns-search": ["matrix"],
             icc: false,
@@ -446,12 +450,13 @@ describe("renderDaemonJson", () => {
 });
 
 describe("renderRegistryConfig", () => {
-    test("valid YAML: filesystem storage, no deletes through the API, the manager's private address, nosniff, htpasswd auth always", () => {
+    test("valid YAML: filesystem storage, no deletes through the API, the manager's private address, HTTPS, nosniff, htpasswd auth always", () => {
         const y = parseYaml(renderRegistryConfig(sampleModel({ registry: { port: 5001 } })));
         expect(y.version).toBe(0.1);
         expect(y.storage.filesystem.rootdirectory).toBe(paths.container.registryData);
         expect(y.storage.delete).toEqual({ enabled: false });
         expect(y.http.addr).toBe("10.10.10.1:5001");
+        expect(y.http.tls).toEqual({ certificate: paths.container.registryCertificate, key: paths.container.registryKey });
         expect(y.http.headers["X-Content-Type-Options"]).toEqual(["nosniff"]);
         expect(y.auth).toEqual({ htpasswd: { realm: "matrix-registry", path: paths.container.registryHtpasswd } });
     });
