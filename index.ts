@@ -32,6 +32,9 @@ try {
 const cloud = new Cloud(model.cloudName, { model, projectDir: __dirname, stack, secret: (key) => config.requireSecret(key) });
 
 export const routerUrl = cloud.routerUrl;
+export const routerHttpsUrl = cloud.routerHttpsUrl;
+/** The cloud's CA certificate (no key): trust it for the registry and the router's HTTPS. */
+export const ca = cloud.ca;
 export const registry = cloud.registryAddress;
 export const nodes = cloud.nodes;
 export const placement = cloud.placement;

@@ -2,10 +2,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { allHosts, Host as HostModel, Model, withHostPorts } from "../core/model";
+import { allHosts, Host as HostModel, Model, PemSource, withHostPorts } from "../core/model";
 import { renderFiles, renderVcl } from "../core/render";
 import { renderScript, shq } from "../core/scripts";
+import { registryCertRequest, routerCertRequest } from "../core/tls";
 import { Application } from "./application";
+import { Certificates } from "./certificates";
 import { Host } from "./host";
 import { Lab } from "./lab";
 import { Manager } from "./manager";
@@ -30,6 +32,10 @@ export interface PlacementRow {
 /** The whole private cloud: hosts (lab containers or SSH machines), the manager's services, the apps, the router. */
 export class Cloud extends pulumi.ComponentResource {
     readonly routerUrl: string;
+    /** The router over HTTPS; unset when router.tls is off. */
+    readonly routerHttpsUrl?: string;
+    /** The cloud's CA certificate (public): what clients and Docker engines trust. */
+    readonly ca: pulumi.Output<string>;
     readonly registryAddress: string;
     readonly nodes: { name: string; address: string }[];
     readonly placement: PlacementRow[];
@@ -56,6 +62,7 @@ export class Cloud extends pulumi.ComponentResource {
                           lab: model.lab!,
                           routerPort: model.router.port,
                           registryPort: model.registry.port,
+                          routerTlsPort: model.router.tls.enabled ? model.router.tls.port : undefined,
                           projectDir: args.projectDir,
                           stack: args.stack,
                       },
@@ -63,6 +70,22 @@ export class Cloud extends pulumi.ComponentResource {
                   )
                 : undefined;
         const auth = registryAuth(model, args, this);
+        const tls = model.router.tls;
+        // The router's certificate: the operator's, else one more leaf of the cloud's CA.
+        const issueRouter = tls.enabled && !tls.certificate;
+        const certificates = new Certificates(
+            "certificates",
+            {
+                cloudName: model.cloudName,
+                ca: model.tls.ca && { certificate: pem(model.tls.ca.certificate, args), key: args.secret(model.tls.ca.key.secret) },
+                leaves: {
+                    registry: { what: "registry", request: registryCertRequest(model) },
+                    ...(issueRouter ? { router: { what: "router", request: routerCertRequest(model) } } : {}),
+                },
+            },
+            { parent: this },
+        );
+        const registryCa = { address: model.registry.address, certificate: certificates.caCertificate };
         const hosts: Record<string, Host> = {};
         const keyFiles = new Map<string, pulumi.Output<string>>();
         for (const h of allHosts(model)) {
@@ -74,6 +97,7 @@ export class Cloud extends pulumi.ComponentResource {
                     ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args, keyFiles, this)),
                     pinHostKeys: !lab,
                     firewall: h.role === "node" ? files.firewall : undefined,
+                    registryCa,
                     registryAuth: h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
                 },
                 { parent: this, dependsOn: lab ? [lab.machines[h.name]] : [] },
@@ -87,7 +111,7 @@ export class Cloud extends pulumi.ComponentResource {
                 machine: model.manager,
                 host: hosts[model.manager.name],
                 projectDir: args.projectDir,
-                registry: { address: model.manager.address, port: model.registry.port, config: files.registryConfig, auth },
+                registry: { address: model.manager.address, port: model.registry.port, config: files.registryConfig, auth, tls: certificates.issued.registry },
                 dns: { conf: files.dnsmasqConf, records: files.dnsHosts },
             },
             { parent: this },
@@ -119,11 +143,26 @@ export class Cloud extends pulumi.ComponentResource {
         const rolledOut = apps.flatMap((a) => [...(a.image ? [a.image] : []), ...a.replicas.map((r) => r.healthy)]);
         if (kept.length) manager.addImageRetention("registry-gc", { apps: kept, keep: model.registry.keep, after: rolledOut });
         const vcl = pulumi.all(apps.map((a) => pulumi.all(a.replicas.map((r) => r.hostPort)))).apply((ports) => renderVcl(withHostPorts(model, ports)));
-        manager.addRouter("router", { bind: model.router.bind, port: model.router.port, adminPort: model.router.adminPort, vcl, backends: apps.flatMap((a) => a.replicas.map((r) => r.healthy)) });
+        const routerCertificate = issueRouter
+            ? certificates.issued.router
+            : tls.certificate && { certificate: pulumi.unsecret(pem(tls.certificate, args)), key: args.secret(tls.key!.secret) };
+        manager.addRouter("router", {
+            bind: model.router.bind,
+            port: model.router.port,
+            adminPort: model.router.adminPort,
+            vcl,
+            backends: apps.flatMap((a) => a.replicas.map((r) => r.healthy)),
+            tls: routerCertificate ? { proxyPort: tls.proxyPort, conf: files.hitchConf!, ...routerCertificate } : undefined,
+        });
 
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;
-        this.routerUrl = `http://${lab ? "127.0.0.1" : model.manager.address}${port === 80 ? "" : `:${port}`}/`;
+        const host = lab ? "127.0.0.1" : model.manager.address;
+        this.routerUrl = `http://${host}${port === 80 ? "" : `:${port}`}/`;
+        const httpsPort = lab ? model.lab!.routerTlsPort : tls.port;
+        const httpsSuffix = httpsPort === 443 ? "" : `:${httpsPort}`;
+        if (tls.enabled) this.routerHttpsUrl = `https://${host}${httpsSuffix}/`;
+        this.ca = certificates.caCertificate;
         this.registryAddress = model.registry.address;
         this.nodes = model.nodes.map((n) => ({ name: n.name, address: n.address }));
         this.placement = apps.flatMap((a, i) => a.replicas.map((r) => ({ app: model.applications[i].name, node: r.node, address: r.address, hostPort: r.hostPort, container: r.container })));
@@ -132,15 +171,31 @@ export class Cloud extends pulumi.ComponentResource {
                 a.name,
                 {
                     // A route with a hostname matches only that host (with its path prefix).
-                    urls: [a.route.hostname ? `http://${a.route.hostname}${port === 80 ? "" : `:${port}`}${a.route.path}` : `${this.routerUrl}${a.route.path.slice(1)}`],
+                    urls: [
+                        a.route.hostname ? `http://${a.route.hostname}${port === 80 ? "" : `:${port}`}${a.route.path}` : `${this.routerUrl}${a.route.path.slice(1)}`,
+                        ...(this.routerHttpsUrl ? [a.route.hostname ? `https://${a.route.hostname}${httpsSuffix}${a.route.path}` : `${this.routerHttpsUrl}${a.route.path.slice(1)}`] : []),
+                    ],
                     image: apps[i].imageRef,
                     version: apps[i].version,
                     replicas: this.placement.filter((p) => p.app === a.name),
                 },
             ]),
         );
-        this.registerOutputs({ routerUrl: this.routerUrl, registryAddress: this.registryAddress, nodes: this.nodes, placement: this.placement, applications: this.applications });
+        this.registerOutputs({
+            routerUrl: this.routerUrl,
+            routerHttpsUrl: this.routerHttpsUrl,
+            ca: this.ca,
+            registryAddress: this.registryAddress,
+            nodes: this.nodes,
+            placement: this.placement,
+            applications: this.applications,
+        });
     }
+}
+
+/** A PEM text from the config: a file on this machine, or a secret config key. */
+function pem(source: PemSource, args: CloudArgs): pulumi.Output<string> {
+    return "path" in source ? pulumi.output(fs.readFileSync(source.path, "utf8")) : args.secret(source.secret);
 }
 
 /**

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../core/hash";
-import { paths } from "../core/layout";
+import { paths, registryCaPath } from "../core/layout";
 import * as model from "../core/model";
 import { renderScript } from "../core/scripts";
 import { remoteFile } from "./remoteFile";
@@ -21,6 +21,8 @@ export interface HostArgs {
     pinHostKeys: boolean;
     /** Nodes: the firewall script (rendered) that limits what app containers reach. */
     firewall?: string;
+    /** The CA dockerd trusts for the registry (`<manager fqdn>:<port>`): /etc/docker/certs.d/<address>/ca.crt. */
+    registryCa: { address: string; certificate: pulumi.Input<string> };
     /** Registry credentials for pulls through this host's Docker provider. */
     registryAuth?: { address: string; username: string; password: pulumi.Input<string> };
 }
@@ -66,6 +68,12 @@ export class Host extends pulumi.ComponentResource {
 
         // Before any container of this host starts: an app must never run unconfined.
         const firewall = args.firewall === undefined ? [] : [this.applyFirewall(name, args.firewall)];
+        // Before any pull: dockerd reads certs.d at each connection to the registry, no restart needed.
+        const registryCa = remoteFile(
+            `${name}-registry-ca`,
+            { connection: this.connection, file: registryCaPath(args.registryCa.address), content: args.registryCa.certificate },
+            { parent: this },
+        );
 
         const hostKeyOptions = args.pinHostKeys
             ? ["StrictHostKeyChecking=accept-new"]
@@ -81,7 +89,7 @@ export class Host extends pulumi.ComponentResource {
                 sshOpts: this.sshArgs,
                 registryAuth: args.registryAuth && [{ ...args.registryAuth, password: pulumi.secret(args.registryAuth.password) }],
             },
-            { parent: this, dependsOn: [this.ready, ...firewall] },
+            { parent: this, dependsOn: [this.ready, ...firewall, registryCa.command] },
         );
         this.registerOutputs({ connection: this.connection, ready: this.ready, provider: this.provider, sshArgs: this.sshArgs });
     }

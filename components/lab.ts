@@ -31,6 +31,8 @@ export interface LabArgs {
     /** The manager ports they are published from. */
     routerPort: number;
     registryPort: number;
+    /** The router's TLS port on the manager, published on lab.routerTlsPort; unset: TLS is off. */
+    routerTlsPort?: number;
     /** Repo root: lab/host is the host image's build context; .lab/<stack> keeps the SSH key. */
     projectDir: string;
     stack: string;
@@ -79,8 +81,10 @@ export class Lab extends pulumi.ComponentResource {
             // Only loopback ports are published: SSH per host, and on the manager the router
             // and the registry (the deploying machine pushes images there).
             const ports = [{ internal: 22, external: host.ssh.port, ip: "127.0.0.1" }];
-            if (host.role === "manager")
+            if (host.role === "manager") {
                 ports.push({ internal: args.routerPort, external: lab.routerPort, ip: "127.0.0.1" }, { internal: args.registryPort, external: lab.registryPort, ip: "127.0.0.1" });
+                if (args.routerTlsPort !== undefined) ports.push({ internal: args.routerTlsPort, external: lab.routerTlsPort, ip: "127.0.0.1" });
+            }
             this.machines[host.name] = new docker.Container(
                 `${name}-${host.name}`,
                 {

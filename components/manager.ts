@@ -108,7 +108,7 @@ export class Manager extends pulumi.ComponentResource {
      * The router, added once the applications exist (its VCL is switched after their containers
      * start). Created here so it stays the manager's child: its URN is what it always was.
      */
-    addRouter(name: string, args: Pick<RouterArgs, "bind" | "port" | "adminPort" | "vcl" | "backends">): Router {
+    addRouter(name: string, args: Pick<RouterArgs, "bind" | "port" | "adminPort" | "vcl" | "backends" | "tls">): Router {
         return new Router(name, { cloudName: this.cloudName, manager: this.host, image: this.image, ...args }, { parent: this });
     }
 }

@@ -18,6 +18,8 @@ export interface RegistryArgs {
     config: string;
     /** The credentials it requires (pushes and pulls); the password is secret. */
     auth: { username: string; password: pulumi.Input<string> };
+    /** Its HTTPS certificate (from the cloud's CA) and key (secret). */
+    tls: { certificate: pulumi.Input<string>; key: pulumi.Input<string> };
 }
 
 /** The private Docker registry on the manager: config, htpasswd, a data volume, the container. */
@@ -40,7 +42,10 @@ export class Registry extends pulumi.ComponentResource {
             },
             { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
         );
-        const inputs: pulumi.Resource[] = [config.command, htpasswd];
+        // The key is readable by root only (the registry runs as root in its container).
+        const certificate = remoteFile(`${name}-certificate`, { connection: manager.connection, file: paths.host.registryCertificate, content: args.tls.certificate }, { parent: this });
+        const key = remoteFile(`${name}-key`, { connection: manager.connection, file: paths.host.registryKey, content: args.tls.key, private: true }, { parent: this });
+        const inputs: pulumi.Resource[] = [config.command, htpasswd, certificate.command, key.command];
         const data = new docker.Volume(`${name}-data`, { name: `${cloudName}-registry-data` }, { parent: this, provider: manager.provider });
         const container = new docker.Container(
             name,
@@ -54,8 +59,9 @@ export class Registry extends pulumi.ComponentResource {
                     { type: "volume", source: data.name, target: paths.container.registryData },
                 ],
                 restart: "unless-stopped",
-                // A config change re-creates the container (the registry cannot reload); data stays in the volume.
-                labels: [{ label: "matrix.config-hash", value: config.hash }],
+                // A config or certificate change re-creates the container (the registry cannot reload);
+                // data stays in the volume. A new key always comes with a new certificate.
+                labels: [{ label: "matrix.config-hash", value: pulumi.interpolate`${config.hash}-${certificate.hash}` }],
             },
             { parent: this, provider: manager.provider, dependsOn: inputs, deleteBeforeReplace: true },
         );

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { contentHash } from "../core/hash";
 import { paths, serviceContainerName } from "../core/layout";
 import { renderScript } from "../core/scripts";
 import { Host } from "./host";
@@ -18,11 +19,15 @@ export interface RouterArgs {
     vcl: pulumi.Input<string>;
     /** The new routes' replicas are healthy: the VCL is written and switched only after them. */
     backends: pulumi.Resource[];
+    /** HTTPS: hitch (rendered hitch.conf) in front of Varnish's PROXY listener on 127.0.0.1:proxyPort. */
+    tls?: { proxyPort: number; conf: string; certificate: pulumi.Input<string>; key: pulumi.Input<string> };
 }
 
 /**
  * Varnish on the manager. The container is never restarted for a route change: a new VCL
- * file is written, then loaded into the running varnishd with vcl.load + vcl.use.
+ * file is written, then loaded into the running varnishd with vcl.load + vcl.use. With TLS, a
+ * second container runs hitch, which terminates HTTPS and forwards each connection to Varnish
+ * with the PROXY protocol; a new certificate is reloaded into it (SIGHUP) without a restart.
  */
 export class Router extends pulumi.ComponentResource {
     /** Name of the VCL loaded into varnishd (derived from its content). */
@@ -43,7 +48,12 @@ export class Router extends pulumi.ComponentResource {
                 command: ["matrix-varnish"],
                 // Host networking: no userland proxy in the request path; the admin port binds 127.0.0.1 only.
                 networkMode: "host",
-                envs: [...(args.bind ? [`ROUTER_ADDRESS=${args.bind}`] : []), `ROUTER_PORT=${args.port}`, `ADMIN_PORT=${args.adminPort}`],
+                envs: [
+                    ...(args.bind ? [`ROUTER_ADDRESS=${args.bind}`] : []),
+                    `ROUTER_PORT=${args.port}`,
+                    `ADMIN_PORT=${args.adminPort}`,
+                    ...(args.tls ? [`TLS_PROXY_PORT=${args.tls.proxyPort}`] : []),
+                ],
                 mounts: [{ type: "bind", source: paths.host.routerDir, target: paths.container.routerDir, readOnly: true }],
                 restart: "unless-stopped",
             },
@@ -60,6 +70,42 @@ export class Router extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [container, file.command, ...args.backends] },
         );
+        if (args.tls) this.terminateTls(name, args.cloudName, manager, args.image, args.tls, container);
         this.registerOutputs({ vcl: this.vcl });
+    }
+
+    /** hitch on the manager (host network), its config and its PEM (certificate and key, root only). */
+    private terminateTls(name: string, cloudName: string, manager: Host, image: pulumi.Input<string>, tls: NonNullable<RouterArgs["tls"]>, router: docker.Container): void {
+        const conf = remoteFile(`${name}-tls-config`, { connection: manager.connection, file: paths.host.hitchConf, content: tls.conf }, { parent: this });
+        const pem = remoteFile(
+            `${name}-tls-pem`,
+            { connection: manager.connection, file: paths.host.routerPem, content: pulumi.secret(pulumi.interpolate`${tls.certificate}${tls.key}`), private: true },
+            { parent: this },
+        );
+        const containerName = serviceContainerName(cloudName, "tls");
+        const container = new docker.Container(
+            `${name}-tls`,
+            {
+                name: containerName,
+                image,
+                command: ["matrix-hitch"],
+                networkMode: "host",
+                mounts: [{ type: "bind", source: paths.host.tlsDir, target: paths.container.tlsDir, readOnly: true }],
+                restart: "unless-stopped",
+                // hitch.conf changes (port, bind address) re-create it; certificates are reloaded below.
+                labels: [{ label: "matrix.config-hash", value: conf.hash }],
+            },
+            { parent: this, provider: manager.provider, dependsOn: [conf.command, pem.command, router], deleteBeforeReplace: true },
+        );
+        new command.remote.Command(
+            `${name}-tls-reload`,
+            {
+                connection: manager.connection,
+                create: renderScript("signal-container", { why: "reload the router's certificate without dropping connections", signal: "HUP", container: containerName }),
+                // The certificate's hash (public): a new key always comes with a new certificate.
+                triggers: [pulumi.output(tls.certificate).apply(contentHash), container.id],
+            },
+            { parent: this, dependsOn: [container, pem.command] },
+        );
     }
 }

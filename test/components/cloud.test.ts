@@ -18,7 +18,7 @@ describe("dev stack resource graph (mocks)", () => {
 
     test("one component per concern, hosts named after the machines", () => {
         const types = new Set(run.resources.map((r) => r.type));
-        for (const t of ["Cloud", "Lab", "Host", "Manager", "Registry", "Dns", "Router", "Application"]) expect(types).toContain(`matrix:index:${t}`);
+        for (const t of ["Cloud", "Lab", "Certificates", "Host", "Manager", "Registry", "Dns", "Router", "Application"]) expect(types).toContain(`matrix:index:${t}`);
         expect(run.ofType("matrix:index:Host").map((r) => r.name).sort()).toEqual(["manager", "node1", "node2", "node3"]);
         expect(run.ofType("matrix:index:Application").map((r) => r.name).sort()).toEqual(["simplewebapp1", "simplewebapp2"]);
     });
@@ -72,7 +72,8 @@ describe("dev stack resource graph (mocks)", () => {
 
     test("each component registers its public fields as outputs", () => {
         const registered = (type: string, name: string) => run.componentOutputs[run.byName(`matrix:index:${type}`, name).urn];
-        expect(registered("Cloud", "matrix")).toEqual(["applications", "nodes", "placement", "registryAddress", "routerUrl"]);
+        expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "nodes", "placement", "registryAddress", "routerHttpsUrl", "routerUrl"]);
+        expect(registered("Certificates", "certificates")).toEqual(["caCertificate", "issued"]);
         expect(registered("Lab", "lab")).toEqual(["machines", "privateKey", "privateKeyPath"]);
         expect(registered("Host", "node1")).toEqual(["connection", "provider", "ready", "sshArgs"]);
         expect(registered("Manager", "manager")).toEqual(["image", "ready"]);
@@ -168,7 +169,7 @@ describe("dev stack resource graph (mocks)", () => {
     test("stack outputs: router URL, app URLs, nodes, registry, placement", () => {
         expect(run.outputs.routerUrl).toBe("http://127.0.0.1:8080/");
         expect(run.outputs.registry).toBe("manager.matrix:5000");
-        expect((run.outputs.applications as any).simplewebapp1.urls).toEqual(["http://127.0.0.1:8080/simplewebapp1/"]);
+        expect((run.outputs.applications as any).simplewebapp1.urls).toEqual(["http://127.0.0.1:8080/simplewebapp1/", "https://127.0.0.1:8443/simplewebapp1/"]);
         expect(run.outputs.nodes).toEqual([
             { name: "node1", address: "10.10.10.11" },
             { name: "node2", address: "10.10.10.12" },

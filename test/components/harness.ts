@@ -22,6 +22,8 @@ export interface Registered {
     /** Top-level input names whose value is (or contains) a secret. */
     secretInputs: string[];
     deleteBeforeReplace: boolean;
+    additionalSecretOutputs: string[];
+    ignoreChanges: string[];
 }
 
 export interface Run {

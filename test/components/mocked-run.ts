@@ -13,7 +13,8 @@ const containsSecret = (v: any): boolean =>
  * MOCK outputs the program reads: a host-port picker "picks" its preferred port (the real one
  * runs on the node); a pulled image's id follows its reference (the real one is its digest);
  * a pushed image's digest and a pinned tag's digest follow the image name or the tag; the
- * generated registry password is a fixed string.
+ * generated registry password is a fixed string; the CA and the certificates it issues are fixed
+ * PEM texts naming what they are (a certificate, then a key, as openssl's scripts print them).
  */
 function mockOutputs(type: string, inputs: any): Record<string, string> {
     const sha = (s: unknown) => `sha256:${createHash("sha256").update(String(s)).digest("hex")}`;
@@ -21,6 +22,11 @@ function mockOutputs(type: string, inputs: any): Record<string, string> {
     if (preferred) return { stdout: `${preferred[1]}\n` };
     const pinned = type === "command:remote:Command" && /_manifests\/tags\/'([0-9a-f]{16})'/.exec(String(inputs.create ?? ""));
     if (pinned) return { stdout: `${sha(pinned[1])}\n` };
+    const pem = (name: string) =>
+        `-----BEGIN CERTIFICATE-----\nmock-${name}-certificate\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nmock-${name}-key\n-----END PRIVATE KEY-----\n`;
+    if (type === "command:local:Command" && /^# matrix: the cloud's certificate authority/.test(String(inputs.create))) return { stdout: pem("ca") };
+    const leaf = type === "command:local:Command" && /^# matrix: issue the (\w+)'s certificate/.exec(String(inputs.create));
+    if (leaf) return { stdout: pem(leaf[1]) };
     if (type === "command:local:Command" && /\/dev\/urandom/.test(String(inputs.create))) return { stdout: "mock-generated-password" };
     if (type === "docker:index/remoteImage:RemoteImage") return { imageId: sha(inputs.name) };
     if (type === "docker:index/image:Image") return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@${sha(inputs.imageName)}` };
@@ -58,6 +64,8 @@ async function main() {
                     inputs: object,
                     secretInputs: Object.keys(object).filter((k) => containsSecret(object[k])),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                    ignoreChanges: req.getIgnorechangesList(),
                 });
             pending--;
             last = Date.now();
