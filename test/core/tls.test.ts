@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { buildModel, ConfigEnv } from "../../core/config";
 import { paths } from "../../core/layout";
-import { renderFirewall, renderHitchConf } from "../../core/render";
+import { renderFirewall, renderHitchConf, renderVcl } from "../../core/render";
 import { renderScript } from "../../core/scripts";
 import { CA_DAYS, LEAF_DAYS, registryCertRequest, renewalPeriod, RENEW_DAYS, routerCertRequest, splitPem, subjectAltNames } from "../../core/tls";
 import { requireTool } from "../varnish/vtc";
@@ -174,6 +174,18 @@ describe("openssl scripts, run here", () => {
             expect(good.status).toBe(0);
             expect(check(leaf.certificates).status).not.toBe(0);
         });
+    });
+});
+
+describe("VCL", () => {
+    test("redirects go where clients reach HTTPS: the TLS port, or in lab mode the published one", () => {
+        const location = (m: ReturnType<typeof sampleModel>) => /set req\.http\.X-Matrix-Location = "https:\/\/" \+ regsub\(req\.http\.host, ":\[0-9\]\+\$", ""\)(.*) \+ req\.url;/.exec(renderVcl(m))?.[1];
+        expect(location(sampleModel({ router: { tls: { redirectHttp: true } } }))).toBe("");
+        expect(location(sampleModel({ router: { tls: { redirectHttp: true, port: 8443 } } }))).toBe(' + ":8443"');
+        expect(location(sampleModel({ mode: "lab", lab: { sshPortBase: 2221, routerPort: 8080, registryPort: 5000, routerTlsPort: 9443 }, router: { tls: { redirectHttp: true } } }))).toBe(' + ":9443"');
+        expect(location(sampleModel())).toBeUndefined();
+        expect(renderVcl(sampleModel())).toContain('if (local.socket == "tls") {');
+        expect(renderVcl(sampleModel({ router: { tls: { enabled: false } } }))).not.toContain("X-Forwarded-Proto");
     });
 });
 

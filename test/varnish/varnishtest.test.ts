@@ -60,6 +60,8 @@ const scenarios: Record<string, Scenario> = {
             ]),
     },
     empty: { model: () => vtcModel([]) },
+    tls: { model: () => vtcModel([{ name: "web", servers: [1] }]) },
+    "tls-redirect": { model: () => vtcModel([{ name: "web", servers: [1] }], { tls: { redirectHttp: true } }) },
     cache: { model: () => vtcModel([{ name: "cached", servers: [1] }], { cache: true }) },
 };
 
