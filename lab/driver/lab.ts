@@ -2,6 +2,7 @@
 // inspection, and the tools they need. Shared by the end-to-end test and the benchmark.
 import { spawnSync } from "child_process";
 import * as http from "http";
+import * as https from "https";
 import { schemas } from "../../core/schema";
 
 /** The cloud name of the dev stack (it sets none: the default): every lab object is named after it. */
@@ -54,17 +55,19 @@ export function onHost(host: string, args: string[]): string {
     return must(["docker", "exec", `${CLOUD}-lab-${host}`, ...args]);
 }
 
-export function get(url: string, timeoutMs = 5000, agent?: http.Agent): Promise<{ status: number; body: string }> {
-    return request("GET", url, timeoutMs, agent);
+export function get(url: string, timeoutMs = 5000, agent?: http.Agent, ca?: string): Promise<{ status: number; body: string; headers?: http.IncomingHttpHeaders }> {
+    return request("GET", url, timeoutMs, agent, ca);
 }
 
-export function request(method: string, url: string, timeoutMs = 5000, agent?: http.Agent): Promise<{ status: number; body: string }> {
+/** An HTTP request; https:// URLs verify the server against `ca` (the cloud's CA, stack output `ca`). */
+export function request(method: string, url: string, timeoutMs = 5000, agent?: http.Agent, ca?: string): Promise<{ status: number; body: string; headers?: http.IncomingHttpHeaders }> {
     return new Promise((resolve, reject) => {
-        const req = http.request(url, { method, timeout: timeoutMs, agent }, (res) => {
+        const send = url.startsWith("https:") ? https.request : http.request;
+        const req = send(url, { method, timeout: timeoutMs, agent, ...(ca ? { ca } : {}) }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim(), headers: res.headers }));
             res.on("error", reject);
         });
         req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));

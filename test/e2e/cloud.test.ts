@@ -164,13 +164,34 @@ describe("least exposure", () => {
     };
 
     test("the registry refuses anonymous pulls and pushes, and serves the private address only", async () => {
-        expect((await get("http://127.0.0.1:5000/v2/")).status).toBe(401);
-        expect((await request("POST", `http://127.0.0.1:5000/v2/${APPS[0]}/blobs/uploads/`)).status).toBe(401);
-        expect((await request("DELETE", `http://127.0.0.1:5000/v2/${APPS[0]}/manifests/sha256:${"0".repeat(64)}`)).status).toBe(401);
+        // HTTPS with a certificate of the cloud's CA (lab: valid for 127.0.0.1, where it is published).
+        expect((await get("https://127.0.0.1:5000/v2/", 5000, undefined, outputs.ca)).status).toBe(401);
+        expect((await request("POST", `https://127.0.0.1:5000/v2/${APPS[0]}/blobs/uploads/`, 5000, undefined, outputs.ca)).status).toBe(401);
+        expect((await request("DELETE", `https://127.0.0.1:5000/v2/${APPS[0]}/manifests/sha256:${"0".repeat(64)}`, 5000, undefined, outputs.ca)).status).toBe(401);
+        // Not without the CA, and not in plain HTTP.
+        await expect(get("https://127.0.0.1:5000/v2/")).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+        expect((await get("http://127.0.0.1:5000/v2/")).status).toBe(400);
         const listening = onHost("manager", ["ss", "-Hltn"]);
         expect(listening).toMatch(new RegExp(`\\s${manager.replace(/\./g, "\\.")}:5000\\s`));
         expect(listening).not.toMatch(/\s(\*|0\.0\.0\.0|\[::\]):5000\s/);
         expect(onHost("manager", ["stat", "-c", "%a %U", "/var/lib/matrix/registry/htpasswd"])).toBe("600 root");
+        expect(onHost("manager", ["stat", "-c", "%a %U", "/var/lib/matrix/registry/tls.key"])).toBe("600 root");
+    });
+
+    test("TLS: nodes trust the cloud's CA for the registry (no insecure-registries); the router answers HTTPS verified against the CA", async () => {
+        expect(outputs.ca).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]*-----END CERTIFICATE-----\n$/);
+        expect(outputs.ca).not.toMatch(/PRIVATE KEY/);
+        for (const n of ["manager", ...outputs.nodes.map((x: any) => x.name)]) {
+            expect(onHost(n, ["cat", "/etc/docker/certs.d/manager.matrix:5000/ca.crt"]).trim()).toBe(outputs.ca.trim());
+            expect(onHost(n, ["cat", "/etc/docker/daemon.json"])).not.toContain("insecure-registries");
+        }
+        const url = outputs.applications[APPS[0]].urls[1] as string;
+        expect(url).toBe(`https://127.0.0.1:8443/${APPS[0]}/`);
+        const r = await get(url, 5000, undefined, outputs.ca);
+        expect(r.status).toBe(200);
+        expect(r.body).toMatch(new RegExp(`^${APPS[0]} served by node\\d`));
+        await expect(get(url)).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+        expect(onHost("manager", ["stat", "-c", "%a %U", "/var/lib/matrix/tls/router.pem"])).toBe("600 root");
     });
 
     test("reachability from inside an app container, as documented in the README", () => {
@@ -185,6 +206,7 @@ describe("least exposure", () => {
         const neighbour = onHost(node, ["docker", "ps", "--filter", "label=matrix.cloud", "--format", "{{.Names}}"]).split("\n").find((n) => n !== c);
         const table: [string, string, number, string][] = [
             ["router on the manager", manager, 80, "connected"],
+            ["router on the manager, HTTPS", manager, 443, "connected"],
             ["DNS on the manager (tcp)", manager, 53, "connected"],
             ["registry", manager, 5000, "refused"],
             ["the manager's sshd", manager, 22, "refused"],
