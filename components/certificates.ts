@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../core/hash";
 import { renderScript } from "../core/scripts";
-import { CA_DAYS, CertRequest, LEAF_DAYS, renewalPeriod, splitPem, subjectAltNames } from "../core/tls";
+import { CA_DAYS, CertRequest, joinPem, LEAF_DAYS, renewalPeriod, splitPem, subjectAltNames } from "../core/tls";
 
 export interface CertificatesArgs {
     cloudName: string;
@@ -54,7 +54,7 @@ export class Certificates extends pulumi.ComponentResource {
                 `${name}-${leaf}`,
                 {
                     create: renderScript("tls-leaf", { what, commonName: request.commonName, sans, days: LEAF_DAYS }),
-                    stdin: pulumi.secret(pulumi.all([this.caCertificate, caKey]).apply(([cert, key]) => `${cert}${key}`)),
+                    stdin: pulumi.secret(pulumi.all([this.caCertificate, caKey]).apply(([cert, key]) => joinPem(cert, key))),
                     logging: "none",
                     // New names, another CA, or a new renewal period: a new certificate (and key).
                     triggers: [sans, caHash, renewalPeriod()],

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../core/hash";
 import { paths, serviceContainerName } from "../core/layout";
 import { renderScript } from "../core/scripts";
+import { joinPem } from "../core/tls";
 import { Host } from "./host";
 import { remoteFile } from "./remoteFile";
 
@@ -79,7 +80,7 @@ export class Router extends pulumi.ComponentResource {
         const conf = remoteFile(`${name}-tls-config`, { connection: manager.connection, file: paths.host.hitchConf, content: tls.conf }, { parent: this });
         const pem = remoteFile(
             `${name}-tls-pem`,
-            { connection: manager.connection, file: paths.host.routerPem, content: pulumi.secret(pulumi.interpolate`${tls.certificate}${tls.key}`), private: true },
+            { connection: manager.connection, file: paths.host.routerPem, content: pulumi.secret(pulumi.all([tls.certificate, tls.key]).apply(([cert, key]) => joinPem(cert, key))), private: true },
             { parent: this },
         );
         const containerName = serviceContainerName(cloudName, "tls");

@@ -72,3 +72,8 @@ export function splitPem(text: string): { certificates: string; key: string } {
     const keys = blocks.filter((b) => /PRIVATE KEY$/.test(b[1]));
     return { certificates, key: keys.length ? `${keys[0][0]}\n` : "" };
 }
+
+/** PEM texts one after the other, each on its own lines (a file may lack its final newline). */
+export function joinPem(...texts: string[]): string {
+    return texts.map((t) => `${t.trim()}\n`).join("");
+}

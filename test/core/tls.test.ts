@@ -8,7 +8,7 @@ import { buildModel, ConfigEnv } from "../../core/config";
 import { paths } from "../../core/layout";
 import { renderFirewall, renderHitchConf, renderVcl } from "../../core/render";
 import { renderScript } from "../../core/scripts";
-import { CA_DAYS, LEAF_DAYS, registryCertRequest, renewalPeriod, RENEW_DAYS, routerCertRequest, splitPem, subjectAltNames } from "../../core/tls";
+import { CA_DAYS, joinPem, LEAF_DAYS, registryCertRequest, renewalPeriod, RENEW_DAYS, routerCertRequest, splitPem, subjectAltNames } from "../../core/tls";
 import { requireTool } from "../varnish/vtc";
 import { sampleApp, sampleModel } from "./fixtures";
 
@@ -51,6 +51,9 @@ describe("certificate names", () => {
         expect(splitPem(`${cert("a")}\n${key}\n${cert("b")}\n`)).toEqual({ certificates: `${cert("a")}\n${cert("b")}\n`, key: `${key}\n` });
         expect(splitPem("-----BEGIN EC PRIVATE KEY-----\nx\n-----END EC PRIVATE KEY-----\n").key).toBe("-----BEGIN EC PRIVATE KEY-----\nx\n-----END EC PRIVATE KEY-----\n");
         expect(splitPem("nothing")).toEqual({ certificates: "", key: "" });
+        // Joined back, even from a file without its final newline.
+        expect(joinPem(cert("a"), `${key}\n\n`)).toBe(`${cert("a")}\n${key}\n`);
+        expect(splitPem(joinPem(cert("a"), key))).toEqual({ certificates: `${cert("a")}\n`, key: `${key}\n` });
     });
 });
 
