@@ -14,7 +14,10 @@ export const paths = {
         registryHtpasswd: `${MANAGER_CONFIG_DIR}/registry/htpasswd`,
         dnsmasqConf: `${MANAGER_CONFIG_DIR}/dns/dnsmasq.conf`,
         dnsHosts: `${MANAGER_CONFIG_DIR}/dns/hosts`,
+        /** The VCL varnishd (re)starts from: the last one that compiled and loaded. */
         vcl: `${MANAGER_CONFIG_DIR}/router/default.vcl`,
+        /** The next VCL, written by the deploy; it becomes default.vcl only once Varnish loaded it. */
+        vclStaged: `${MANAGER_CONFIG_DIR}/router/next.vcl`,
         daemonJson: "/etc/docker/daemon.json",
         /** The daemon.json keys matrix set last: merged into the host's file, removed when no longer set. */
         daemonJsonOurs: `${MANAGER_CONFIG_DIR}/daemon.json.matrix`,
@@ -32,6 +35,7 @@ export const paths = {
         dnsHosts: "/etc/matrix/dns/hosts",
         routerDir: "/etc/matrix/router",
         vcl: "/etc/matrix/router/default.vcl",
+        vclStaged: "/etc/matrix/router/next.vcl",
     },
 } as const;
 

@@ -32,7 +32,7 @@ export function renderScript(name: ScriptName, vars: ScriptVars): string {
 }
 
 /** create/delete scripts that install one file (content on stdin) and remove it again. */
-export function fileScripts(file: string): { create: string; delete: string } {
+export function fileScripts(file: string, removeAlso: string[] = []): { create: string; delete: string } {
     const dir = path.posix.dirname(file);
-    return { create: renderScript("write-file", { dir, file, umask: "022" }), delete: renderScript("remove-file", { dir, file }) };
+    return { create: renderScript("write-file", { dir, file, umask: "022" }), delete: renderScript("remove-file", { dir, files: [file, ...removeAlso] }) };
 }
