@@ -1,10 +1,12 @@
 // Stack config -> validated Model. Every problem is collected and reported at once, each
 // naming its key path (or plan-file line) and the fix, before any resource is registered.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import ms from "ms";
 import { z } from "zod";
+import { baseImages } from "./build";
 import { contentHash, directoryHash } from "./hash";
 import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection } from "./model";
 import { goDuration } from "./replica";
@@ -24,6 +26,8 @@ export interface ConfigEnv {
     readFile(file: string): string | undefined;
     isFile(file: string): boolean;
     hashDir(dir: string): string;
+    /** The local Docker engine's id of an image, when it has it: a base image that changes changes the build. */
+    imageId(ref: string): string | undefined;
 }
 
 export function nodeEnv(projectDir: string, secretExists: (key: string) => boolean): ConfigEnv {
@@ -33,6 +37,10 @@ export function nodeEnv(projectDir: string, secretExists: (key: string) => boole
         readFile: (f) => (fs.existsSync(f) && fs.statSync(f).isFile() ? fs.readFileSync(f, "utf8") : undefined),
         isFile: (f) => fs.existsSync(f) && fs.statSync(f).isFile(),
         hashDir: directoryHash,
+        imageId: (ref) => {
+            const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", ref], { encoding: "utf8", timeout: 10_000 });
+            return r.status === 0 ? r.stdout.trim() : undefined;
+        },
     };
 }
 
@@ -354,8 +362,13 @@ function appSource({ env, problems }: Check, { a, where, w }: AppCheck): Applica
         const dir = path.resolve(env.projectDir, b.context);
         const dockerfile = path.resolve(dir, b.dockerfile);
         if (!env.isFile(dockerfile)) problems.report(w("build"), `${dockerfile} does not exist; the build context must contain a Dockerfile`);
-        // Build args and the Dockerfile's name change the image as much as the files do.
-        else return { kind: "build", dir, dockerfile: b.dockerfile, args: b.args, hash: contentHash(JSON.stringify([env.hashDir(dir), b.dockerfile, b.args])) };
+        else {
+            // The tag covers all the image is made of: the context, the Dockerfile (also one outside
+            // the context), build args, and the base images as the local engine has them (else by name).
+            const text = env.readFile(dockerfile) ?? "";
+            const bases = baseImages(text, b.args).map((ref) => [ref, env.imageId(ref) ?? ""]);
+            return { kind: "build", dir, dockerfile: b.dockerfile, args: b.args, hash: contentHash(JSON.stringify([env.hashDir(dir), b.dockerfile, text, b.args, bases])) };
+        }
     }
     return undefined;
 }

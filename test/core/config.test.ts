@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { baseImages } from "../../core/build";
 import { buildModel, ConfigEnv } from "../../core/config";
 import { ConfigError } from "../../core/problems";
 import { goDuration } from "../../core/replica";
@@ -12,6 +13,7 @@ function env(files: Record<string, string> = {}, secrets: string[] = ["registryP
         readFile: (f) => files[f],
         isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519",
         hashDir: (d) => `hash-of-${d.split("/").pop()}`,
+        imageId: (ref) => `sha256:id-of-${ref}`,
     };
 }
 
@@ -255,6 +257,29 @@ describe("day-2 settings", () => {
         expect(tag({ context: "apps/shop", args: { VERSION: "v2" } })).not.toBe(t);
         expect(tag({ context: "apps/shop", dockerfile: "Dockerfile.prod" }, (d) => `hash-of-${d}`)).not.toBe(t);
         expect(tag("apps/shop", () => "other-files")).not.toBe(t);
+    });
+
+    test("the image tag changes with the Dockerfile's content (also outside the context) and its base image", () => {
+        const tag = (dockerfile: string, ids: Record<string, string> = {}, args?: Record<string, string>) =>
+            (buildModel(mutate((c) => (c.applications[0].build = { context: "apps/shop", dockerfile: "../Dockerfile.shop", args })), {
+                ...env({ "/p/apps/Dockerfile.shop": dockerfile }),
+                isFile: () => true,
+                imageId: (ref) => ids[ref],
+            }).applications[0].source as { hash: string }).hash;
+        const df = "ARG BASE=debian:bookworm-slim\nFROM ${BASE} AS build\nRUN make\nFROM build\nCOPY . /app\n";
+        const t = tag(df, { "debian:bookworm-slim": "sha256:aaa" });
+        expect(tag(df.replace("RUN make", "RUN make all"), { "debian:bookworm-slim": "sha256:aaa" })).not.toBe(t);
+        // A rebuilt base image (same name, new id) makes a new tag: nodes pull the new image.
+        expect(tag(df, { "debian:bookworm-slim": "sha256:bbb" })).not.toBe(t);
+        // A build arg that picks another base image.
+        expect(tag(df, { "debian:bookworm-slim": "sha256:aaa", "debian:trixie-slim": "sha256:aaa" }, { BASE: "debian:trixie-slim" })).not.toBe(t);
+        expect(tag(df, { "debian:bookworm-slim": "sha256:aaa" })).toBe(t);
+    });
+
+    test("base images: ARGs resolved (build args first), earlier stages and scratch left out", () => {
+        const df = "ARG BASE=debian:bookworm-slim\nARG TAG\nFROM ${BASE} AS build\nFROM build\nFROM --platform=linux/amd64 nginx:$TAG\nFROM scratch\n";
+        expect(baseImages(df, {})).toEqual(["debian:bookworm-slim", "nginx:"]);
+        expect(baseImages(df, { TAG: "1.27", BASE: "alpine:3" })).toEqual(["alpine:3", "nginx:1.27"]);
     });
 
     test("health check times are kept as Go prints them (the provider reads them back so)", () => {
