@@ -72,7 +72,8 @@ export class Cloud extends pulumi.ComponentResource {
                     host: h,
                     daemonJson: files.daemonJson,
                     ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args, keyFiles, this)),
-                    pinHostKeys: !lab,
+                    hostKey: lab ? lab.hostKeys[h.name] : (h.ssh.hostKey ?? firstContactKey(h, this)),
+                    knownHostsFile: path.join(args.projectDir, ".lab", args.stack, "known_hosts", h.name),
                     firewall: h.role === "node" ? files.firewall : undefined,
                     registryAuth: h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
                 },
@@ -141,6 +142,16 @@ export class Cloud extends pulumi.ComponentResource {
         );
         this.registerOutputs({ routerUrl: this.routerUrl, registryAddress: this.registryAddress, nodes: this.nodes, placement: this.placement, applications: this.applications });
     }
+}
+
+/** ssh mode without a configured host key: the key the host offers at first contact, pinned from then on in the stack. */
+function firstContactKey(host: HostModel, parent: pulumi.Resource): pulumi.Output<string> {
+    const scan = new command.local.Command(
+        `${host.name}-host-key`,
+        { create: renderScript("host-key-scan", { host: host.name, sshHost: host.ssh.host, port: host.ssh.port }) },
+        { parent },
+    );
+    return scan.stdout.apply((s) => s.trim());
 }
 
 /**

@@ -212,7 +212,7 @@ function sshConnection(c: Check, h: HostConfig, p: PropertyKey[], index: number)
         problems.report(h.ssh?.privateKey ? at(...p, "ssh", "privateKey", "path") : at("ssh", "privateKey", "path"), `${privateKey.path} does not exist on this machine`);
     if (privateKey && "secret" in privateKey) checkSecret(c, privateKey, h.ssh?.privateKey ? at(...p, "ssh", "privateKey") : at("ssh", "privateKey"));
     const key = privateKey && "path" in privateKey ? { path: expandHome(privateKey.path) } : privateKey;
-    return { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key };
+    return { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key, hostKey: h.ssh?.hostKey };
 }
 
 /** Lab mode publishes SSH per host and the router and registry on loopback ports: none may collide. */
@@ -228,6 +228,7 @@ function checkLabPorts({ cfg, problems }: Check, hostCount: number) {
 /** The manager's services and the host port range. */
 function checkServices(c: Check) {
     const { cfg, problems } = c;
+    if (cfg.ssh?.hostKey) problems.report(at("ssh", "hostKey"), "identifies one host: set it per host under <host>.ssh.hostKey (unset: pinned on first contact)");
     if (cfg.manager && cfg.router && cfg.registry && cfg.router.port === cfg.registry.port) problems.report(at("registry", "port"), "must differ from matrix:router.port (both listen on the manager)");
     if (cfg.router && cfg.router.adminPort === cfg.router.port) problems.report(at("router", "adminPort"), "must differ from matrix:router.port");
     if (cfg.registry?.auth) checkSecret(c, cfg.registry.auth.password, at("registry", "auth", "password"));

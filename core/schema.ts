@@ -20,6 +20,8 @@ export const sshSchema = z.strictObject({
     host: z.string().min(1).optional(),
     port: port.optional(),
     user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: "must be a Unix user name" }).optional(),
+    /** The host's SSH public host key ("ssh-ed25519 AAAA…", as in known_hosts); unset: recorded on first contact and pinned. */
+    hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/, { error: 'must be a public host key as ssh-keyscan prints it, without the host: "ssh-ed25519 AAAA..."' }).optional(),
     privateKey: z.union([z.strictObject({ path: z.string().min(1) }), secretRef], { error: 'must be {path: "~/.ssh/id_ed25519"} or {secret: "<config key>"}' }).optional(),
 });
 

@@ -22,7 +22,9 @@ export type ScriptName =
     | "prune-images"
     | "registry-gc"
     | "tag-digest"
-    | "key-file";
+    | "key-file"
+    | "host-key-scan"
+    | "known-host";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
 export type ScriptVars = Record<string, string | number | boolean | readonly string[] | readonly Record<string, string>[]>;

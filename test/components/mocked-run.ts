@@ -13,7 +13,7 @@ const containsSecret = (v: any): boolean =>
  * MOCK outputs the program reads: a host-port picker "picks" its preferred port (the real one
  * runs on the node); a pulled image's id follows its reference (the real one is its digest);
  * a pushed image's digest and a pinned tag's digest follow the image name or the tag; the
- * generated registry password is a fixed string.
+ * generated registry password is a fixed string; a host key follows the command that reads it.
  */
 function mockOutputs(type: string, inputs: any): Record<string, string> {
     const sha = (s: unknown) => `sha256:${createHash("sha256").update(String(s)).digest("hex")}`;
@@ -22,6 +22,8 @@ function mockOutputs(type: string, inputs: any): Record<string, string> {
     const pinned = type === "command:remote:Command" && /_manifests\/tags\/'([0-9a-f]{16})'/.exec(String(inputs.create ?? ""));
     if (pinned) return { stdout: `${sha(pinned[1])}\n` };
     if (type === "command:local:Command" && /\/dev\/urandom/.test(String(inputs.create))) return { stdout: "mock-generated-password" };
+    // A host's public key (lab key pair, or first contact in ssh mode).
+    if (type === "command:local:Command" && /\.pub'?$|ssh-keyscan/.test(String(inputs.create))) return { stdout: `ssh-ed25519 AAAAmock${sha(inputs.create).slice(7, 23)}\n` };
     if (type === "docker:index/remoteImage:RemoteImage") return { imageId: sha(inputs.name) };
     if (type === "docker:index/image:Image") return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@${sha(inputs.imageName)}` };
     return {};

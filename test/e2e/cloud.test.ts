@@ -208,6 +208,21 @@ describe("least exposure", () => {
         expect(onHost(node, ["bash", "-c", `exec 3<>/dev/tcp/${otherReplica.address}/${otherReplica.hostPort} && echo open`])).toBe("open");
     });
 
+    test("SSH host keys are pinned: each lab host offers exactly its key, and a host with another key is refused", () => {
+        const dir = path.join(ROOT, ".lab", "e2e");
+        const entry = (host: string) => fs.readFileSync(path.join(dir, "known_hosts", host), "utf8").trim();
+        const [node1, node2] = ["node1", "node2"].map(entry);
+        const port = (e: string) => /^\[127\.0\.0\.1\]:(\d+) /.exec(e)![1];
+        // What the host offers is what the stack pinned.
+        expect(must(["ssh-keyscan", "-t", "ed25519", "-p", port(node1), "127.0.0.1"]).split("\n").filter((l) => !l.startsWith("#"))[0]).toBe(entry("node1"));
+        // node1's key claimed for node2's address: the client refuses to talk to node2.
+        const forged = path.join(work, "forged_known_hosts");
+        fs.writeFileSync(forged, `${node1.replace(/^\S+/, `[127.0.0.1]:${port(node2)}`)}\n`);
+        const r = sh(["ssh", "-i", path.join(dir, "id_ed25519"), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${forged}`, "-p", port(node2), "root@127.0.0.1", "true"]);
+        expect(r.code).toBe(255);
+        expect(r.err).toContain("REMOTE HOST IDENTIFICATION HAS CHANGED");
+    });
+
     test("daemon.json: the operator's own keys survive a bootstrap; dockerd restarts only on a change, and the firewall survives it", () => {
         const node = "node2";
         const file = "/etc/docker/daemon.json";
