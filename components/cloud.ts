@@ -89,7 +89,7 @@ export class Cloud extends pulumi.ComponentResource {
                 host: hosts[model.manager.name],
                 projectDir: args.projectDir,
                 registry: { address: model.manager.address, port: model.registry.port, config: files.registryConfig, auth },
-                dns: { conf: files.dnsmasqConf, records: files.dnsHosts },
+                dns: { conf: files.dnsmasqConf, records: files.dnsHosts, dhcpHosts: files.dhcpHosts },
             },
             { parent: this },
         );

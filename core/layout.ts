@@ -14,6 +14,7 @@ export const paths = {
         registryHtpasswd: `${MANAGER_CONFIG_DIR}/registry/htpasswd`,
         dnsmasqConf: `${MANAGER_CONFIG_DIR}/dns/dnsmasq.conf`,
         dnsHosts: `${MANAGER_CONFIG_DIR}/dns/hosts`,
+        dhcpHosts: `${MANAGER_CONFIG_DIR}/dns/dhcp-hosts`,
         /** The VCL varnishd (re)starts from: the last one that compiled and loaded. */
         vcl: `${MANAGER_CONFIG_DIR}/router/default.vcl`,
         /** The next VCL, written by the deploy; it becomes default.vcl only once Varnish loaded it. */
@@ -33,6 +34,10 @@ export const paths = {
         dnsDir: "/etc/matrix/dns",
         dnsmasqConf: "/etc/matrix/dns/dnsmasq.conf",
         dnsHosts: "/etc/matrix/dns/hosts",
+        dhcpHosts: "/etc/matrix/dns/dhcp-hosts",
+        /** A volume: DHCP leases survive a new dnsmasq container. */
+        dnsLeasesDir: "/var/lib/matrix-dns",
+        dnsLeases: "/var/lib/matrix-dns/dnsmasq.leases",
         routerDir: "/etc/matrix/router",
         vcl: "/etc/matrix/router/default.vcl",
         vclStaged: "/etc/matrix/router/next.vcl",

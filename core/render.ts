@@ -271,8 +271,10 @@ export interface DnsmasqView {
         end: string;
         netmask: string;
         leaseTime: string;
-        /** Fixed leases by client-sent hostname, so DHCP hands each node the address the model gives it. */
-        hosts: { name: string; address: string }[];
+        /** Fixed leases (the nodes' addresses) live in this file: SIGHUP re-reads it, no restart. */
+        hostsFile: string;
+        /** On a volume: leases outlive the container. */
+        leaseFile: string;
     };
 }
 
@@ -296,7 +298,8 @@ export function dnsmasqView(model: Model): DnsmasqView {
                   end: dnsmasqValue(n.dhcp.end, "dhcp.end"),
                   netmask: dnsmasqValue(n.netmask, "netmask"),
                   leaseTime: dnsmasqValue(n.dhcp.leaseTime, "dhcp.leaseTime"),
-                  hosts: [...model.nodes].sort((a, b) => cmp(a.name, b.name)).map((h) => ({ name: h.name, address: h.address })),
+                  hostsFile: paths.container.dhcpHosts,
+                  leaseFile: paths.container.dnsLeases,
               }
             : null,
     };
@@ -343,6 +346,15 @@ export function dnsHostsView(model: Model): DnsHostsView {
     return { header: GENERATED, records };
 }
 
+/**
+ * dnsmasq's dhcp-hostsfile: a fixed lease per node by the hostname it sends, so DHCP hands each
+ * node the address the model gives it. Empty without DHCP.
+ */
+export function renderDhcpHosts(model: Model): string {
+    if (!model.network.dhcp) return "";
+    return [...model.nodes].sort((a, b) => cmp(a.name, b.name)).map((h) => `${dnsmasqValue(h.name, "node name")},${dnsmasqValue(h.address, `address of ${h.name}`)}\n`).join("");
+}
+
 /** The hosts file dnsmasq reads through addn-hosts (SIGHUP re-reads it). */
 export function renderDnsHosts(model: Model): string {
     return template("dns-hosts.hbs")(dnsHostsView(model));
@@ -384,6 +396,7 @@ export interface RenderedFiles {
     registryConfig: string;
     dnsmasqConf: string;
     dnsHosts: string;
+    dhcpHosts: string;
     firewall: string;
 }
 
@@ -394,6 +407,7 @@ export function renderFiles(model: Model): RenderedFiles {
         registryConfig: renderRegistryConfig(model),
         dnsmasqConf: renderDnsmasqConf(model),
         dnsHosts: renderDnsHosts(model),
+        dhcpHosts: renderDhcpHosts(model),
         firewall: renderFirewall(model),
     };
 }
