@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
-import { cpusetMax, durationMs } from "./formats";
+import { cpusetCpus, durationMs } from "./formats";
 import { contentHash, directoryHash } from "./hash";
 import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection } from "./model";
 import { goDuration } from "./replica";
@@ -98,6 +98,8 @@ interface Nodes {
     cores: Map<string, { cores: number; where: string }>;
     /** The port sshd listens on, by node name (apps must not take it). */
     sshd: Map<string, number>;
+    /** The manager's name, which is no node. */
+    manager?: string;
 }
 
 interface Plan {
@@ -110,21 +112,25 @@ interface Plan {
 type AppEntry = [AppConfig, PropertyKey[]];
 
 const at = (...p: PropertyKey[]) => keyPath(NAMESPACE, p);
-const unknownNode = (nodes: Nodes, n: string) => `node "${n}" is not defined in matrix:nodes (known: ${nodes.list.map((h) => h.name).join(", ") || "none"})`;
+const unknownNode = (nodes: Nodes, n: string) =>
+    n === nodes.manager
+        ? `"${n}" is the manager, which runs no apps; name a node of matrix:nodes (${nodes.list.map((h) => h.name).join(", ") || "none"})`
+        : `node "${n}" is not defined in matrix:nodes (known: ${nodes.list.map((h) => h.name).join(", ") || "none"})`;
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 /** `node "node1"`, or `nodes node1, node2`. */
 const nodeList = (names: string[]) => (names.length === 1 ? `node "${names[0]}"` : `nodes ${names.join(", ")}`);
 
 export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const problems = new Problems();
-    checkKeys(raw, problems);
-    const cfg = checkShape(raw, problems);
+    const meant = checkKeys(raw, problems);
+    const cfg = checkShape(raw, problems, meant);
     const c: Check = { raw, cfg, env, problems };
     // A domain that failed its shape check is reported; the default stands in to find other problems.
     const domain = cfg.domain ?? schemas.domain.parse(undefined);
     const net = checkNetwork(c);
     const hosts = checkHosts(c, net, domain);
     checkUpstreamDns(c, hosts);
+    checkDomainLength(c, hosts);
     checkModeKeys(c);
     checkLabPorts(c, hosts.length);
     const nodes = nodeFacts(c, hosts);
@@ -148,10 +154,16 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
  * Keys of the namespace that are no setting: a misspelled key would be ignored (an app list under
  * one would deploy a cloud without apps), unless it is a secret that a {secret: ...} refers to.
  */
-function checkKeys(raw: RawConfig, problems: Problems) {
+function checkKeys(raw: RawConfig, problems: Problems): Set<string> {
     const settings: readonly string[] = CONFIG_KEYS;
     const secrets = referencedSecrets(settings.map((k) => raw[k]));
-    for (const key of Object.keys(raw)) if (!settings.includes(key) && !secrets.has(key)) problems.report(at(key), unknownSetting(key));
+    const meant = new Set<string>();
+    for (const key of Object.keys(raw))
+        if (!settings.includes(key) && !secrets.has(key)) {
+            problems.report(at(key), unknownSetting(key));
+            meant.add(didYouMean(key, settings) ?? "");
+        }
+    return meant;
 }
 
 function unknownSetting(key: string): string {
@@ -178,14 +190,19 @@ function referencedSecrets(values: unknown[]): Set<string> {
     return names;
 }
 
-/** Shape, key by key, so one bad key does not hide problems in the others. */
-function checkShape(raw: RawConfig, problems: Problems): Partial<ParsedConfig> {
+/**
+ * Shape, key by key, so one bad key does not hide problems in the others. A missing key that a
+ * misspelled one meant is reported once, as the misspelling.
+ */
+function checkShape(raw: RawConfig, problems: Problems, meant: Set<string>): Partial<ParsedConfig> {
     const cfg: Partial<ParsedConfig> = {};
     for (const key of CONFIG_KEYS) {
         const schema = schemas[key] as z.ZodType;
         const result = schema.safeParse(raw[key], { error: shapeWords, reportInput: true });
         if (result.success) (cfg as Record<string, unknown>)[key] = result.data;
-        else if (raw[key] === undefined) problems.report(at(key), REQUIRED_HINT[key] ?? "is required");
+        else if (raw[key] === undefined) {
+            if (!meant.has(key)) problems.report(at(key), REQUIRED_HINT[key] ?? "is required");
+        }
         else for (const p of shapeProblems(schema, result.error.issues)) problems.report(at(key, ...p.path), p.message);
     }
     return cfg;
@@ -233,13 +250,20 @@ function checkHosts(c: Check, net: NetworkFacts, domain: string): Host[] {
     });
 }
 
-function checkHostName({ cfg, problems }: Check, h: HostConfig, p: PropertyKey[], names: Map<string, string>, domain: string) {
+function checkHostName({ problems }: Check, h: HostConfig, p: PropertyKey[], names: Map<string, string>, domain: string) {
     if (names.has(h.name)) problems.report(at(...p, "name"), `"${h.name}" is already used by ${names.get(h.name)}; host names must be unique`);
     names.set(h.name, at(...p));
     // The cloud's DNS answers registry.<domain> with the registry.
     if (h.name === "registry") problems.report(at(...p, "name"), `"registry" is the cloud's DNS name of its registry (registry.${domain}); choose another name`);
-    const fqdn = `${h.name}.${domain}`;
-    if (cfg.domain && fqdn.length > 253) problems.report(at(...p, "name"), `makes the DNS name ${fqdn.slice(0, 20)}… ${fqdn.length} characters long (at most 253); shorten it or matrix:domain`);
+}
+
+/** `<host>.<domain>` and `<app>.<domain>` (hostname: true) are DNS names too: at most 253 characters. */
+function checkDomainLength({ cfg, problems }: Check, hosts: Host[]) {
+    if (!cfg.domain) return;
+    const apps = (cfg.applications ?? []).filter((a) => a.route.hostname === true).map((a) => a.name);
+    const longest = [...hosts.map((h) => h.name), ...apps].sort((a, b) => b.length - a.length)[0];
+    const length = longest ? longest.length + 1 + cfg.domain.length : 0;
+    if (length > 253) problems.report(at("domain"), `makes the name ${longest}.<domain> ${length} characters long (DNS names are at most 253); shorten it`);
 }
 
 function checkHostAddress({ cfg, problems }: Check, h: HostConfig, p: PropertyKey[], net: NetworkFacts, addresses: Map<string, string>) {
@@ -278,12 +302,15 @@ function sshdPort({ cfg }: Check, h: Host): number {
     return cfg.mode === "lab" ? 22 : h.ssh.port;
 }
 
-/** An upstream that is the manager itself would make its dnsmasq forward to itself. */
+/** Upstream DNS is outside the cloud: the manager's dnsmasq would forward to itself, a node runs no DNS. */
 function checkUpstreamDns({ cfg, problems }: Check, hosts: Host[]) {
-    const manager = hosts.find((h) => h.role === "manager");
     (cfg.network?.upstreamDns ?? []).forEach((ip, i) => {
-        if (manager && ip === manager.address)
-            problems.report(at("network", "upstreamDns", i), `${ip} is the manager, whose DNS would forward to itself; list a resolver outside the cloud (or none: the manager's own)`);
+        const host = hosts.find((h) => h.address === ip);
+        if (host)
+            problems.report(
+                at("network", "upstreamDns", i),
+                `${ip} is ${host.role === "manager" ? "the manager, whose DNS would forward to itself" : `node "${host.name}", which runs no DNS`}; list a resolver outside the cloud (or none: the manager's own)`,
+            );
     });
 }
 
@@ -309,7 +336,7 @@ function nodeFacts(c: Check, hosts: Host[]): Nodes {
     const list = hosts.filter((h) => h.role === "node");
     const cores = new Map<string, { cores: number; where: string }>();
     (c.cfg.nodes ?? []).forEach((n, i) => n.cpus !== undefined && cores.set(n.name, { cores: n.cpus, where: at("nodes", i, "cpus") }));
-    return { list, known: c.cfg.nodes !== undefined, cores, sshd: new Map(list.map((n) => [n.name, sshdPort(c, n)])) };
+    return { list, known: c.cfg.nodes !== undefined, cores, sshd: new Map(list.map((n) => [n.name, sshdPort(c, n)])), manager: c.cfg.manager?.name };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,6 +481,7 @@ function checkApplications(
         appCpus(c, app, candidateNodes(placement), nodes);
         const route = appRoute(c, app, claims, domain);
         checkHealth(c, app);
+        checkSecurity(c, app);
         apps.push({
             name: a.name,
             source: source!,
@@ -627,8 +655,10 @@ function appCpus({ problems }: Check, { a, w }: AppCheck, candidates: string[], 
         if (small.length) problems.report(w("cpus"), `${a.cpus} is more than ${cores(small)} can give; lower it, ${fix(small)}`);
     }
     if (a.cpuset !== undefined) {
-        const set = cpusetMax(a.cpuset);
+        const set = cpusetCpus(a.cpuset);
         if ("problem" in set) return problems.report(w("cpuset"), set.problem);
+        // Docker takes both, and the app silently gets no more than the cpuset's CPUs.
+        if (a.cpus !== undefined && a.cpus > set.count) problems.report(w("cpus"), `${a.cpus} is more than the ${plural(set.count, "CPU")} of cpuset "${a.cpuset}"; lower cpus or widen cpuset`);
         const lacking = declared.filter((d) => set.max >= d.cores);
         if (lacking.length) problems.report(w("cpuset"), `names CPU ${set.max}, which ${cores(lacking)} lacks (CPUs count from 0); use CPUs every node has, ${fix(lacking)}`);
     }
@@ -644,6 +674,15 @@ function checkHealth({ problems }: Check, { a, w }: AppCheck) {
         problems.report(w("health", "deployTimeout"), `(${h.deployTimeout}) must be longer than health.interval (${h.interval}): the first check runs one interval after the start`);
     else if (t.deployTimeout < t.startPeriod)
         problems.report(w("health", "deployTimeout"), `(${h.deployTimeout}) must be at least health.startPeriod (${h.startPeriod}): the deploy would give up while the app may still be starting`);
+}
+
+/** A capability both added and dropped: Docker would silently apply one of the two. */
+function checkSecurity({ problems }: Check, { a, w }: AppCheck) {
+    const bare = (cap: string) => cap.replace(/^CAP_/, "");
+    const dropped = new Set(a.security.capDrop.map(bare));
+    a.security.capAdd.forEach((cap, i) => {
+        if (bare(cap) !== "ALL" && dropped.has(bare(cap))) problems.report(w("security", "capAdd", i), `${cap} is also in security.capDrop; keep it in one of the two`);
+    });
 }
 
 function appHealth(a: AppConfig, route: Application["route"]): Application["health"] {
@@ -668,7 +707,6 @@ function appRoute({ problems }: Check, { a, w }: AppCheck, claims: Claims, domai
     claims.routes.set(routeKey, `app "${a.name}"`);
     const owner = hostname && claims.reservedNames.get(hostname);
     if (owner) problems.report(w("route", "hostname"), `"${hostname}" is the DNS name of ${owner}; choose another hostname`);
-    else if (hostname && hostname.length > 253) problems.report(w("route", "hostname"), `makes the DNS name ${hostname.length} characters long (at most 253); shorten the app's name or matrix:domain`);
     return { path: routePath, hostname, stripPrefix: a.route.stripPrefix };
 }
 

@@ -20,6 +20,13 @@ export function nameProblem(v: string): string | undefined {
     return undefined;
 }
 
+/** A route's virtual host: a DNS name, without the scheme or port a URL would have. */
+export function routeHostProblem(v: string): string | undefined {
+    if (/^[a-z]+:\/\//i.test(v)) return `must be a host name without "${v.slice(0, v.indexOf("//") + 2)}", e.g. "shop.example"`;
+    if (/:\d*$/.test(v)) return "must be a host name without a port (requests reach the router's port)";
+    return dnsNameProblem(v, 'a host name like "shop.example"');
+}
+
 /** A DNS name (domain, route hostname): labels of letters, digits and "-", each ≤ 63, the whole ≤ 253. */
 export function dnsNameProblem(v: string, what: string): string | undefined {
     if (v.length > 253) return `is ${v.length} characters long; DNS names are at most 253`;
@@ -78,15 +85,23 @@ export function imageProblem(v: string): string | undefined {
     return undefined;
 }
 
-/** The highest CPU a cpuset ("0-2,4") names, or its problem: a reversed range. Assumes the list's syntax is valid. */
-export function cpusetMax(v: string): { max: number } | { problem: string } {
-    let max = 0;
+/** The highest CPU a cpuset ("0-2,4") names and how many it names, or its problem: a reversed range. Assumes the list's syntax is valid. */
+export function cpusetCpus(v: string): { max: number; count: number } | { problem: string } {
+    const ranges: [number, number][] = [];
     for (const part of v.split(",")) {
         const [from, to = from] = part.split("-").map(Number);
         if (from > to) return { problem: `has the reversed range ${part}; write ${to}-${from}` };
-        max = Math.max(max, to);
+        ranges.push([from, to]);
     }
-    return { max };
+    // Overlapping ranges ("0-2,1-3") name a CPU once.
+    ranges.sort((a, b) => a[0] - b[0]);
+    let count = 0;
+    let end = -1;
+    for (const [from, to] of ranges) {
+        if (to > end) count += to - Math.max(from, end + 1) + 1;
+        end = Math.max(end, to);
+    }
+    return { max: end, count };
 }
 
 /** Linux capabilities as Docker names them (without CAP_), and ALL. */

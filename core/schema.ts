@@ -1,7 +1,7 @@
 // Shape of the stack configuration (project namespace `matrix`), one zod schema per key.
 // Shape only: cross-key rules (addresses inside the network, known nodes, ports) live in config.ts.
 import { z } from "zod";
-import { capabilityProblem, dnsNameProblem, durationProblem, imageProblem, leaseTimeProblem, nameProblem, pushAddressProblem, sshHostProblem } from "./formats";
+import { capabilityProblem, dnsNameProblem, durationProblem, imageProblem, leaseTimeProblem, nameProblem, pushAddressProblem, routeHostProblem, sshHostProblem } from "./formats";
 import { named } from "./shape";
 
 export { DURATION_PATTERN } from "./formats";
@@ -133,7 +133,7 @@ export const schemas = {
                     .strictObject({
                         path: z.string().regex(/^\/([\w.~-]+\/)*$/, { error: 'must start and end with "/", e.g. "/shop/"' }).optional(),
                         hostname: z
-                            .union([z.literal(true), checked((v) => dnsNameProblem(v, 'a host name like "shop.example"'))], { error: 'must be true (for <app>.<domain>) or a host name like "shop.example"' })
+                            .union([z.literal(true), checked(routeHostProblem)], { error: 'must be true (for <app>.<domain>) or a host name like "shop.example"' })
                             .optional(),
                         stripPrefix: z.boolean().default(false),
                     })

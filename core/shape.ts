@@ -155,11 +155,20 @@ export interface ShapeProblem {
  */
 export function shapeProblems(schema: Schema, issues: readonly Issue[], base: PropertyKey[] = []): ShapeProblem[] {
     const out: ShapeProblem[] = [];
+    // A misspelled key also leaves the key it meant missing: one mistake, reported once (as the misspelling).
+    const meant = new Set<string>();
+    for (const issue of issues)
+        if (issue.code === "unrecognized_keys") {
+            const known = objectKeys(schemaAt(schema, [...base, ...issue.path]) ?? schema);
+            for (const k of issue.keys) meant.add(JSON.stringify([...base, ...issue.path, didYouMean(k, known)]));
+        }
     for (const issue of issues) {
         const path = [...base, ...issue.path];
         if (issue.code === "unrecognized_keys") {
             const known = objectKeys(schemaAt(schema, path) ?? schema);
             for (const k of issue.keys) out.push({ path: [...path, k], message: unknownKeyHint(k, known) });
+        } else if (issue.input === undefined && meant.has(JSON.stringify(path))) {
+            continue;
         } else if (issue.code === "invalid_union" && chosenOption(issue)) {
             const [option, optionIssues] = chosenOption(issue)!;
             const union = unwrap(schemaAt(schema, path) ?? schema)._zod.def as { options?: Schema[] };
