@@ -1,6 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 import { buildModel, ConfigEnv } from "../../core/config";
+import { CONFIG_KEYS, schemas } from "../../core/schema";
 import { goDuration } from "../../core/replica";
 import { baseConfig, configEnv, configProblems } from "./fixtures";
 
@@ -40,8 +42,6 @@ describe("valid config", () => {
         const { mode, domain, ...rest } = base();
         const m = buildModel({ ...rest, ssh: undefined, network: { cidr: "10.10.10.0/24" } }, env());
         expect([m.cloudName, m.mode, m.domain, m.manager.fqdn]).toEqual(["matrix", "lab", "matrix", "manager.matrix"]);
-        // Pulumi.yaml declares no second copy of any default.
-        expect(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")).not.toMatch(/^config:/m);
     });
 
     test("a bad domain is reported once; the default domain stands in for the other checks", () => {
@@ -187,6 +187,32 @@ describe("plan file", () => {
         expect(problems({ ...base(), planFile: "applications.plan" }, plan("shop node1 9000 8080\n"))).toEqual([
             "matrix:applications[0].nodes: is also placed by applications.plan (lines 1); use one or the other",
         ]);
+    });
+});
+
+describe("Pulumi.yaml declares every setting (pulumi config and the Console list them)", () => {
+    type Declared = { type?: string; description?: string; default?: unknown };
+    const declared = (YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")).config ?? {}) as Record<string, Declared>;
+    const scalars = ["cloudName", "mode", "domain", "baseImage", "planFile"];
+
+    test("each setting, with a description, and nothing else", () => {
+        expect(Object.keys(declared).sort()).toEqual([...CONFIG_KEYS].sort());
+        for (const key of CONFIG_KEYS) expect([key, (declared[key].description ?? "").length > 20]).toEqual([key, true]);
+    });
+
+    test("scalars are strings; structured keys have no type; only the required keys lack a default (Pulumi requires those)", () => {
+        for (const key of CONFIG_KEYS) expect([key, declared[key].type]).toEqual([key, scalars.includes(key) ? "string" : undefined]);
+        expect(CONFIG_KEYS.filter((k) => !("default" in declared[k]))).toEqual(["network", "manager", "nodes"]);
+    });
+
+    test("its defaults are the schema's own: with them applied, as Pulumi does, every config builds the same model", () => {
+        for (const key of ["cloudName", "mode", "domain", "baseImage"] as const) expect(declared[key].default).toBe(schemas[key].parse(undefined));
+        const defaults = Object.fromEntries(Object.entries(declared).filter(([, d]) => "default" in d).map(([k, d]) => [k, d.default]));
+        const lab = { ...base(), mode: "lab", ssh: undefined, network: { cidr: "10.10.10.0/24" } };
+        for (const config of [base(), lab]) {
+            const { ssh, ...set } = config;
+            expect(buildModel({ ...defaults, ...set, ...(ssh ? { ssh } : {}) }, env())).toEqual(buildModel(config, env()));
+        }
     });
 });
 
