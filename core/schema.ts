@@ -55,7 +55,8 @@ export const buildSchema = z.strictObject({
     args: named(z.record(z.string(), z.string()), 'an object of build arguments, e.g. {VERSION: "2"}', "build argument objects").default({}),
 });
 
-// Every default lives here, once: Pulumi.yaml declares none, and code that needs one parses undefined.
+// Every default lives here; code that needs one parses undefined. Pulumi.yaml repeats the scalars'
+// (a test keeps them equal) and gives the structured keys an empty {} or [], which means these.
 export const schemas = {
     cloudName: name.default("matrix"),
     mode: z.enum(["lab", "ssh"], { error: 'must be "lab" (hosts are local containers) or "ssh" (existing machines)' }).default("lab"),
