@@ -162,8 +162,11 @@ export function shapeProblems(schema: Schema, issues: readonly Issue[], base: Pr
             const known = objectKeys(schemaAt(schema, [...base, ...issue.path]) ?? schema);
             for (const k of issue.keys) meant.add(JSON.stringify([...base, ...issue.path, didYouMean(k, known)]));
         }
+    // A value of the wrong type is one mistake: its bounds (zod checks "" against an array's min) are not another.
+    const wrongType = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => JSON.stringify(i.path)));
     for (const issue of issues) {
         const path = [...base, ...issue.path];
+        if (issue.code !== "invalid_type" && wrongType.has(JSON.stringify(issue.path))) continue;
         if (issue.code === "unrecognized_keys") {
             const known = objectKeys(schemaAt(schema, path) ?? schema);
             for (const k of issue.keys) out.push({ path: [...path, k], message: unknownKeyHint(k, known) });

@@ -100,6 +100,7 @@ const bad: Row[] = [
     ["hostname false", (c) => (c.applications[0].route = { hostname: false }), 'matrix:applications[0].route.hostname: must be true (for <app>.<domain>) or a host name like "shop.example"'],
     ["private key as a plain path", (c) => (c.ssh.privateKey = "~/.ssh/id_ed25519"), 'matrix:ssh.privateKey: must be {path: "~/.ssh/id_ed25519"} or {secret: "<config key>"}'],
     ["an empty health command", (c) => (c.applications[0].health = { command: [] }), "matrix:applications[0].health.command: must not be empty"],
+    ["node list as an empty string: one problem", (c) => (c.applications[1].nodes = ""), "matrix:applications[1].nodes: must be a list of names"],
     ["an app without nodes in its list", (c) => (c.applications[1].nodes = []), 'matrix:applications[1].nodes: must list at least one node (or use "replicas")'],
     ["missing manager address", (c) => delete c.manager.address, 'matrix:manager.address: is required: an IPv4 address like "10.10.10.11"'],
     ["missing app name", (c) => delete c.applications[0].name, 'matrix:applications[0].name: is required: a name like "node1"'],
