@@ -5,7 +5,7 @@
 // builders below; the templates in templates/*.hbs lay the data out (JSON/YAML quoting with `json`).
 import { Application, DirectorKind, Host, Model } from "./model";
 import { paths } from "./layout";
-import { NAME_PATTERN } from "./planfile";
+import { NAME_PATTERN, nameProblem } from "./formats";
 import { DURATION_PATTERN } from "./schema";
 import { template } from "./templates";
 
@@ -44,7 +44,7 @@ export function vclDirectorName(app: string): string {
 }
 
 function checkName(name: string, what: string): void {
-    if (!NAME_PATTERN.test(name)) throw new Error(`render: ${what} name ${JSON.stringify(name)} is not a valid name (${NAME_PATTERN.source})`);
+    if (!NAME_PATTERN.test(name)) throw new Error(`render: ${what} name ${JSON.stringify(name)} ${nameProblem(name) ?? "is not a valid name"}`);
 }
 
 /** A value placed inside a VCL "..." string: those end at '"' and cannot hold control characters. */

@@ -287,4 +287,11 @@ describe("bad config", () => {
         expect(run.error).toMatch(/matrix:applications\[0\]\.replicas: must be ≤ number of eligible nodes \(3\)/);
         expect(run.resources).toEqual([]);
     });
+
+    test("a misspelled top-level key is reported, not ignored (the app list under it would deploy no apps)", async () => {
+        const { applications, ...cfg } = devConfig();
+        const run = await runProgram({ ...cfg, aplications: applications });
+        expect(run.error).toMatch(/matrix:aplications: unknown key; did you mean "applications"\?/);
+        expect(run.resources).toEqual([]);
+    });
 });

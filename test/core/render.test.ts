@@ -328,7 +328,7 @@ describe("renderVcl", () => {
             ["a-b", "c"],
             ["a", "b--c"],
             ["a--b", "c"],
-            ["a-", "b"],
+            ["a-b", "c-d"],
             ["a", "probe"],
             ["probe", "a"],
         ];
@@ -338,8 +338,9 @@ describe("renderVcl", () => {
         const others = ["a", "a-b", "probe"].flatMap((a) => [vclProbeName(a), vclDirectorName(a)]);
         expect(names.some((n) => others.includes(n))).toBe(false);
         expect(new Set(others).size).toBe(others.length);
-        expect(() => vclBackendName("A", "node1")).toThrow(/not a valid name/);
-        expect(() => vclBackendName("app", "node_1")).toThrow(/not a valid name/);
+        expect(() => vclBackendName("A", "node1")).toThrow(/must be a name of lowercase letters/);
+        expect(() => vclBackendName("app", "node_1")).toThrow(/must be a name of lowercase letters/);
+        expect(() => vclBackendName("app-", "node1")).toThrow(/must not end with "-"/);
     });
 
     test("refuses what VCL cannot carry", () => {
