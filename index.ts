@@ -8,13 +8,17 @@ import { Cloud } from "./components/cloud";
 const config = new pulumi.Config(NAMESPACE);
 const stack = pulumi.getStack();
 
-// Structured values arrive as JSON text; scalars as plain strings.
+// Every key of the namespace: a misspelled one is reported rather than ignored. Settings' values
+// are read (structured ones arrive as JSON text, scalars as plain strings); any other key goes in
+// by name alone, as its value may be a secret.
+const settings: readonly string[] = CONFIG_KEYS;
 const raw: RawConfig = {};
-for (const key of CONFIG_KEYS) {
-    const text = config.get(key);
-    if (text === undefined) continue;
+for (const full of Object.keys(pulumi.runtime.allConfig())) {
+    if (!full.startsWith(`${NAMESPACE}:`)) continue;
+    const key = full.slice(NAMESPACE.length + 1);
+    const text = settings.includes(key) ? config.get(key) : undefined;
     try {
-        raw[key] = JSON.parse(text);
+        raw[key] = text === undefined ? undefined : JSON.parse(text);
     } catch {
         raw[key] = text;
     }

@@ -95,7 +95,8 @@ export class Cloud extends pulumi.ComponentResource {
                     host: h,
                     daemonJson: files.daemonJson,
                     ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args, keyFiles, this)),
-                    pinHostKeys: !lab,
+                    hostKey: lab ? lab.hostKeys[h.name] : (h.ssh.hostKey ?? firstContactKey(h, this)),
+                    knownHostsFile: path.join(args.projectDir, ".lab", args.stack, "known_hosts", h.name),
                     firewall: h.role === "node" ? files.firewall : undefined,
                     registryCa,
                     registryAuth: h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
@@ -112,7 +113,7 @@ export class Cloud extends pulumi.ComponentResource {
                 host: hosts[model.manager.name],
                 projectDir: args.projectDir,
                 registry: { address: model.manager.address, port: model.registry.port, config: files.registryConfig, auth, tls: certificates.issued.registry },
-                dns: { conf: files.dnsmasqConf, records: files.dnsHosts },
+                dns: { conf: files.dnsmasqConf, records: files.dnsHosts, dhcpHosts: files.dhcpHosts },
             },
             { parent: this },
         );
@@ -196,6 +197,16 @@ export class Cloud extends pulumi.ComponentResource {
 /** A PEM text from the config: a file on this machine, or a secret config key. */
 function pem(source: PemSource, args: CloudArgs): pulumi.Output<string> {
     return "path" in source ? pulumi.output(fs.readFileSync(source.path, "utf8")) : args.secret(source.secret);
+}
+
+/** ssh mode without a configured host key: the key the host offers at first contact, pinned from then on in the stack. */
+function firstContactKey(host: HostModel, parent: pulumi.Resource): pulumi.Output<string> {
+    const scan = new command.local.Command(
+        `${host.name}-host-key`,
+        { create: renderScript("host-key-scan", { host: host.name, sshHost: host.ssh.host, port: host.ssh.port }) },
+        { parent },
+    );
+    return scan.stdout.apply((s) => s.trim());
 }
 
 /**

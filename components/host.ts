@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../core/hash";
 import { paths, registryCaPath } from "../core/layout";
 import * as model from "../core/model";
-import { renderScript } from "../core/scripts";
+import { renderScript, shq } from "../core/scripts";
 import { remoteFile } from "./remoteFile";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
@@ -17,8 +17,10 @@ export interface HostArgs {
     privateKey: pulumi.Input<string>;
     /** The same key as a private file, for the local ssh client the docker provider runs. */
     privateKeyPath: pulumi.Input<string>;
-    /** Lab hosts get fresh host keys on every re-creation: don't pin them. */
-    pinHostKeys: boolean;
+    /** The host's SSH public host key ("ssh-ed25519 AAAA…"): every connection verifies it. */
+    hostKey: pulumi.Input<string>;
+    /** Where the local ssh client's known_hosts entry for this host is kept. */
+    knownHostsFile: string;
     /** Nodes: the firewall script (rendered) that limits what app containers reach. */
     firewall?: string;
     /** The CA dockerd trusts for the registry (`<manager fqdn>:<port>`): /etc/docker/certs.d/<address>/ca.crt. */
@@ -42,7 +44,7 @@ export class Host extends pulumi.ComponentResource {
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Host", name, {}, opts);
         const { host } = args;
-        const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey) };
+        const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey), hostKey: args.hostKey };
 
         // A freshly created host may not accept SSH yet: keep dialing, bounded by the timeout.
         const reachable = new command.remote.Command(
@@ -75,13 +77,21 @@ export class Host extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const hostKeyOptions = args.pinHostKeys
-            ? ["StrictHostKeyChecking=accept-new"]
-            : ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"];
+        // The local ssh client (docker provider, image shipping) checks the same pinned key.
+        const entryHost = host.ssh.port === 22 ? host.ssh.host : `[${host.ssh.host}]:${host.ssh.port}`;
+        const knownHost = new command.local.Command(
+            `${name}-known-host`,
+            {
+                create: pulumi.output(args.hostKey).apply((k) => renderScript("known-host", { host: host.name, file: args.knownHostsFile, entry: `${entryHost} ${k.trim()}` })),
+                delete: `rm -f ${shq(args.knownHostsFile)}`,
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this },
+        );
         // The key travels as a file path for the local ssh client, never inside a URL.
         this.sshArgs = pulumi
-            .unsecret(pulumi.output(args.privateKeyPath))
-            .apply((key) => ["-i", key, "-o", "BatchMode=yes", ...hostKeyOptions.flatMap((o) => ["-o", o])]);
+            .all([pulumi.unsecret(pulumi.output(args.privateKeyPath)), knownHost.stdout])
+            .apply(([key]) => ["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${args.knownHostsFile}`]);
         this.provider = new docker.Provider(
             `${name}-docker`,
             {

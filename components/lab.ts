@@ -48,6 +48,8 @@ export class Lab extends pulumi.ComponentResource {
     readonly privateKey: pulumi.Output<string>;
     /** The host containers by host name: SSH is up once they run. */
     readonly machines: Record<string, docker.Container> = {};
+    /** Each host's SSH host key (public), made here and given to its sshd: pinned from the start. */
+    readonly hostKeys: Record<string, pulumi.Output<string>> = {};
 
     constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Lab", name, {}, opts);
@@ -77,6 +79,8 @@ export class Lab extends pulumi.ComponentResource {
         );
 
         [manager, ...args.nodes].forEach((host) => {
+            const hostKey = this.hostKey(`${name}-${host.name}`, path.join(keyDir, `host_${host.name}_ed25519`));
+            this.hostKeys[host.name] = hostKey.publicKey;
             const volume = new docker.Volume(`${name}-${host.name}-docker`, { name: names.hostVolume(host.name) }, { parent: this });
             // Only loopback ports are published: SSH per host, and on the manager the router
             // and the registry (the deploying machine pushes images there).
@@ -92,7 +96,7 @@ export class Lab extends pulumi.ComponentResource {
                     image: image.imageName,
                     hostname: host.name,
                     domainname: args.domain,
-                    envs: [pulumi.interpolate`AUTHORIZED_KEY=${publicKey}`],
+                    envs: [pulumi.interpolate`AUTHORIZED_KEY=${publicKey}`, pulumi.interpolate`SSH_HOST_KEY=${hostKey.privateKey}`],
                     capabilities: { adds: LAB_HOST_CAPS },
                     securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
                     deviceCgroupRules: ["a *:* rwm"],
@@ -113,6 +117,17 @@ export class Lab extends pulumi.ComponentResource {
                 { parent: this, deleteBeforeReplace: true },
             );
         });
-        this.registerOutputs({ privateKeyPath: this.privateKeyPath, privateKey: this.privateKey, machines: this.machines });
+        this.registerOutputs({ privateKeyPath: this.privateKeyPath, privateKey: this.privateKey, machines: this.machines, hostKeys: this.hostKeys });
+    }
+
+    /** A host key pair made once on this machine (.lab/<stack>): the private half a secret, the public one as known_hosts wants it. */
+    private hostKey(name: string, file: string): { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> } {
+        const key = new command.local.Command(
+            `${name}-host-key`,
+            { create: renderScript("lab-ssh-key", { dir: path.dirname(file), key: file }), delete: `rm -f ${shq(file)} ${shq(`${file}.pub`)}`, logging: "none" },
+            { parent: this, additionalSecretOutputs: ["stdout"] },
+        );
+        const pub = new command.local.Command(`${name}-host-public-key`, { create: `cut -d ' ' -f 1,2 ${shq(`${file}.pub`)}` }, { parent: this, dependsOn: [key] });
+        return { privateKey: pulumi.secret(key.stdout), publicKey: pub.stdout.apply((s) => s.trim()) };
     }
 }

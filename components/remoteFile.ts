@@ -13,11 +13,12 @@ import { Connection } from "./host";
  */
 export function remoteFile(
     name: string,
-    args: { connection: pulumi.Input<Connection>; file: string; content: pulumi.Input<string>; private?: boolean },
+    /** removeAlso: files next to it that its delete removes too (made from it by other commands). */
+    args: { connection: pulumi.Input<Connection>; file: string; content: pulumi.Input<string>; removeAlso?: string[]; private?: boolean },
     opts: pulumi.CustomResourceOptions,
 ): { command: command.remote.Command; hash: pulumi.Output<string> } {
     const hash = pulumi.output(args.content).apply(contentHash);
-    const scripts = fileScripts(args.file, { private: args.private });
+    const scripts = fileScripts(args.file, args.removeAlso, { private: args.private });
     const cmd = new command.remote.Command(
         name,
         {

@@ -37,9 +37,13 @@ export class Router extends pulumi.ComponentResource {
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Router", name, {}, opts);
         const { manager } = args;
-        // Not written before the replicas it names are healthy: a varnishd restart loads this file,
-        // and a failed rollout must leave the router on the version that was serving.
-        const file = remoteFile(`${name}-vcl`, { connection: manager.connection, file: paths.host.vcl, content: args.vcl }, { parent: this, dependsOn: args.backends });
+        // Staged, not live: vcl-load makes it default.vcl (what a varnishd restart loads) only once
+        // Varnish compiled and loaded it. Not written before the replicas it names are healthy.
+        const file = remoteFile(
+            `${name}-vcl`,
+            { connection: manager.connection, file: paths.host.vclStaged, content: args.vcl, removeAlso: [paths.host.vcl] },
+            { parent: this, dependsOn: args.backends },
+        );
         const containerName = serviceContainerName(args.cloudName, "router");
         const container = new docker.Container(
             name,
@@ -66,7 +70,9 @@ export class Router extends pulumi.ComponentResource {
             `${name}-vcl-load`,
             {
                 connection: manager.connection,
-                create: this.vcl.apply((vcl) => renderScript("vcl-load", { container: containerName, name: vcl, file: paths.container.vcl })),
+                create: this.vcl.apply((vcl) =>
+                    renderScript("vcl-load", { container: containerName, name: vcl, staged: paths.container.vclStaged, hostStaged: paths.host.vclStaged, hostLive: paths.host.vcl }),
+                ),
                 triggers: [file.hash, container.id],
             },
             { parent: this, dependsOn: [container, file.command, ...args.backends] },

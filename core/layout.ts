@@ -19,7 +19,11 @@ export const paths = {
         routerPem: `${MANAGER_CONFIG_DIR}/tls/router.pem`,
         dnsmasqConf: `${MANAGER_CONFIG_DIR}/dns/dnsmasq.conf`,
         dnsHosts: `${MANAGER_CONFIG_DIR}/dns/hosts`,
+        dhcpHosts: `${MANAGER_CONFIG_DIR}/dns/dhcp-hosts`,
+        /** The VCL varnishd (re)starts from: the last one that compiled and loaded. */
         vcl: `${MANAGER_CONFIG_DIR}/router/default.vcl`,
+        /** The next VCL, written by the deploy; it becomes default.vcl only once Varnish loaded it. */
+        vclStaged: `${MANAGER_CONFIG_DIR}/router/next.vcl`,
         daemonJson: "/etc/docker/daemon.json",
         /** The daemon.json keys matrix set last: merged into the host's file, removed when no longer set. */
         daemonJsonOurs: `${MANAGER_CONFIG_DIR}/daemon.json.matrix`,
@@ -40,8 +44,13 @@ export const paths = {
         dnsDir: "/etc/matrix/dns",
         dnsmasqConf: "/etc/matrix/dns/dnsmasq.conf",
         dnsHosts: "/etc/matrix/dns/hosts",
+        dhcpHosts: "/etc/matrix/dns/dhcp-hosts",
+        /** A volume: DHCP leases survive a new dnsmasq container. */
+        dnsLeasesDir: "/var/lib/matrix-dns",
+        dnsLeases: "/var/lib/matrix-dns/dnsmasq.leases",
         routerDir: "/etc/matrix/router",
         vcl: "/etc/matrix/router/default.vcl",
+        vclStaged: "/etc/matrix/router/next.vcl",
     },
 } as const;
 

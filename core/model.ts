@@ -16,6 +16,8 @@ export interface SshConnection {
     user: string;
     /** Private key: a file on the deploying machine, or a secret config key. Unset in lab mode (the Lab makes one). */
     privateKey?: { path: string } | SecretRef;
+    /** The host key from config ("ssh-ed25519 AAAA…"); unset: the lab's own, or pinned on first contact. */
+    hostKey?: string;
 }
 
 export interface Host {

@@ -1,5 +1,6 @@
 // The seed's `applications.plan`: one replica per line, `app node external_port internal_port`,
 // separated by tabs or spaces; `#` starts a comment. Errors carry the file name and line number.
+import { nameProblem } from "./formats";
 import { Problem } from "./problems";
 
 export interface PlanLine {
@@ -9,8 +10,6 @@ export interface PlanLine {
     hostPort: number;
     containerPort: number;
 }
-
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
 
 function port(text: string): number | undefined {
     if (!/^\d+$/.test(text)) return undefined;
@@ -33,8 +32,10 @@ export function parsePlan(text: string, file: string): { lines: PlanLine[]; prob
         }
         const [app, node, ext, int] = fields;
         const bad: string[] = [];
-        if (!NAME_PATTERN.test(app)) bad.push(`app name "${app}" must match ${NAME_PATTERN.source}`);
-        if (!NAME_PATTERN.test(node)) bad.push(`node name "${node}" must match ${NAME_PATTERN.source}`);
+        const appProblem = nameProblem(app);
+        const nodeProblem = nameProblem(node);
+        if (appProblem) bad.push(`app name "${app}" ${appProblem}`);
+        if (nodeProblem) bad.push(`node name "${node}" ${nodeProblem}`);
         const hostPort = port(ext);
         const containerPort = port(int);
         if (hostPort === undefined) bad.push(`external_port "${ext}" must be an integer 1-65535`);

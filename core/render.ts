@@ -5,7 +5,7 @@
 // builders below; the templates in templates/*.hbs lay the data out (JSON/YAML quoting with `json`).
 import { Application, DirectorKind, Host, Model } from "./model";
 import { paths } from "./layout";
-import { NAME_PATTERN } from "./planfile";
+import { NAME_PATTERN, nameProblem } from "./formats";
 import { DURATION_PATTERN } from "./schema";
 import { template } from "./templates";
 import { TLS_LISTENER } from "./tls";
@@ -45,7 +45,7 @@ export function vclDirectorName(app: string): string {
 }
 
 function checkName(name: string, what: string): void {
-    if (!NAME_PATTERN.test(name)) throw new Error(`render: ${what} name ${JSON.stringify(name)} is not a valid name (${NAME_PATTERN.source})`);
+    if (!NAME_PATTERN.test(name)) throw new Error(`render: ${what} name ${JSON.stringify(name)} ${nameProblem(name) ?? "is not a valid name"}`);
 }
 
 /** A value placed inside a VCL "..." string: those end at '"' and cannot hold control characters. */
@@ -287,8 +287,10 @@ export interface DnsmasqView {
         end: string;
         netmask: string;
         leaseTime: string;
-        /** Fixed leases by client-sent hostname, so DHCP hands each node the address the model gives it. */
-        hosts: { name: string; address: string }[];
+        /** Fixed leases (the nodes' addresses) live in this file: SIGHUP re-reads it, no restart. */
+        hostsFile: string;
+        /** On a volume: leases outlive the container. */
+        leaseFile: string;
     };
 }
 
@@ -312,7 +314,8 @@ export function dnsmasqView(model: Model): DnsmasqView {
                   end: dnsmasqValue(n.dhcp.end, "dhcp.end"),
                   netmask: dnsmasqValue(n.netmask, "netmask"),
                   leaseTime: dnsmasqValue(n.dhcp.leaseTime, "dhcp.leaseTime"),
-                  hosts: [...model.nodes].sort((a, b) => cmp(a.name, b.name)).map((h) => ({ name: h.name, address: h.address })),
+                  hostsFile: paths.container.dhcpHosts,
+                  leaseFile: paths.container.dnsLeases,
               }
             : null,
     };
@@ -357,6 +360,15 @@ export function dnsHostsView(model: Model): DnsHostsView {
         .map(([address, names]) => ({ address, names }));
     for (const r of records) for (const name of r.names) if (/\s|#/.test(name)) throw new Error(`render: host name ${JSON.stringify(name)} cannot be placed in a hosts file`);
     return { header: GENERATED, records };
+}
+
+/**
+ * dnsmasq's dhcp-hostsfile: a fixed lease per node by the hostname it sends, so DHCP hands each
+ * node the address the model gives it. Empty without DHCP.
+ */
+export function renderDhcpHosts(model: Model): string {
+    if (!model.network.dhcp) return "";
+    return [...model.nodes].sort((a, b) => cmp(a.name, b.name)).map((h) => `${dnsmasqValue(h.name, "node name")},${dnsmasqValue(h.address, `address of ${h.name}`)}\n`).join("");
 }
 
 /** The hosts file dnsmasq reads through addn-hosts (SIGHUP re-reads it). */
@@ -416,6 +428,7 @@ export interface RenderedFiles {
     registryConfig: string;
     dnsmasqConf: string;
     dnsHosts: string;
+    dhcpHosts: string;
     firewall: string;
     /** Unset when router.tls is off. */
     hitchConf?: string;
@@ -428,6 +441,7 @@ export function renderFiles(model: Model): RenderedFiles {
         registryConfig: renderRegistryConfig(model),
         dnsmasqConf: renderDnsmasqConf(model),
         dnsHosts: renderDnsHosts(model),
+        dhcpHosts: renderDhcpHosts(model),
         firewall: renderFirewall(model),
         hitchConf: renderHitchConf(model),
     };

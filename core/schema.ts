@@ -1,27 +1,46 @@
 // Shape of the stack configuration (project namespace `matrix`), one zod schema per key.
 // Shape only: cross-key rules (addresses inside the network, known nodes, ports) live in config.ts.
 import { z } from "zod";
-import { NAME_PATTERN } from "./planfile";
+import { capabilityProblem, dnsNameProblem, durationProblem, imageProblem, leaseTimeProblem, nameProblem, pushAddressProblem, routeHostProblem, sshHostProblem } from "./formats";
+import { named } from "./shape";
 
-const name = z.string().regex(NAME_PATTERN, { error: `must be a lowercase name matching ${NAME_PATTERN.source}, e.g. "node1"` });
-const ipv4 = z.ipv4({ error: 'must be an IPv4 address like "10.10.10.11"' });
-const port = z.int({ error: "must be an integer port 1-65535" }).min(1, { error: "must be ≥ 1" }).max(65535, { error: "must be ≤ 65535" });
-/** Durations as both Varnish and humans read them. */
-export const DURATION_PATTERN = /^\d+(\.\d+)?(ms|s|m|h)$/;
-const duration = z.string().regex(DURATION_PATTERN, { error: 'must be a duration like "500ms", "2s" or "1m"' });
-const secretRef = z.strictObject({ secret: z.string().regex(/^[A-Za-z][\w.-]*$/, { error: "must name a secret config key, e.g. registryPassword" }) });
+export { DURATION_PATTERN } from "./formats";
+
+/** A string checked by one of our own functions (formats.ts): one message for each way it can be wrong. */
+const checked = (problem: (v: string) => string | undefined) =>
+    z.string().superRefine((v, ctx) => {
+        const message = problem(v);
+        if (message !== undefined) ctx.addIssue({ code: "custom", message });
+    });
+const name = named(checked(nameProblem), 'a name like "node1"', "names");
+const ipv4 = named(z.ipv4({ error: 'must be an IPv4 address like "10.10.10.11"' }), 'an IPv4 address like "10.10.10.11"', "IPv4 addresses");
+const port = named(z.int({ error: "must be an integer port 1-65535" }).min(1, { error: "must be ≥ 1" }).max(65535, { error: "must be ≤ 65535" }), "a port 1-65535", "ports");
+const duration = named(checked(durationProblem), 'a duration like "500ms", "2s" or "1m"', "durations");
+const secretRef = named(
+    z.strictObject({ secret: z.string().regex(/^[A-Za-z][\w.-]*$/, { error: "must name a secret config key, e.g. registryPassword" }) }),
+    '{secret: "<config key>"}',
+    "secret references",
+);
 /** A PEM file: on the deploying machine, or in a secret config key. */
-const pemSource = z.union([z.strictObject({ path: z.string().min(1) }), secretRef], { error: 'must be {path: "ca.crt"} or {secret: "<config key>"}' });
-const labels = z.record(z.string().regex(/^[A-Za-z0-9_.\/-]+$/, { error: "label keys use letters, digits and _ . / -" }), z.string());
-/** A Linux capability as Docker names it, without CAP_. */
-const capability = z.string().regex(/^[A-Z][A-Z_]+$/, { error: 'must be a capability name like "NET_RAW" or "ALL"' });
+const pemSource = named(
+    z.union([z.strictObject({ path: z.string().min(1) }), secretRef], { error: 'must be {path: "ca.crt"} or {secret: "<config key>"}' }),
+    '{path: "ca.crt"} or {secret: "<config key>"}',
+    "PEM sources",
+);
+const labels = named(z.record(z.string().regex(/^[A-Za-z0-9_.\/-]+$/, { error: "label keys use letters, digits and _ . / -" }), z.string()), 'an object of labels, e.g. {zone: "a"}', "label objects");
+/** A Linux capability as Docker names it (CAP_ optional). */
+const capability = named(checked(capabilityProblem), 'a capability name like "NET_RAW"', 'capability names like "NET_RAW"');
 /** Docker-style size: 256 (MiB), "256m", "1g". */
-const size = z.union([z.int().positive(), z.string().regex(/^\d+[mMgG]?$/)], { error: 'must be a size in MiB (256) or with a unit ("256m", "1g")' });
+const SIZE = 'must be a size in MiB (256) or with a unit ("256m", "1g")';
+const size = z.union([z.int(), z.string().regex(/^\d+[mMgG]?$/, { error: SIZE })], { error: SIZE });
+const image = named(checked(imageProblem), 'an image reference like "nginx:1.27"', "image references");
 
 export const sshSchema = z.strictObject({
-    host: z.string().min(1).optional(),
+    host: checked(sshHostProblem).optional(),
     port: port.optional(),
     user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: "must be a Unix user name" }).optional(),
+    /** The host's SSH public host key ("ssh-ed25519 AAAA…", as in known_hosts); unset: recorded on first contact and pinned. */
+    hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/, { error: 'must be a public host key as ssh-keyscan prints it, without the host: "ssh-ed25519 AAAA..."' }).optional(),
     privateKey: z.union([z.strictObject({ path: z.string().min(1) }), secretRef], { error: 'must be {path: "~/.ssh/id_ed25519"} or {secret: "<config key>"}' }).optional(),
 });
 
@@ -33,23 +52,27 @@ export const hostSchema = z.strictObject({
     labels: labels.default({}),
     /** Maintenance: placement moves this node's replicas to other nodes (nodes only). */
     drain: z.boolean().default(false),
+    /** CPU cores of the host, when declared: apps' cpus and cpuset are checked against them. */
+    cpus: z.int().min(1, { error: "must be ≥ 1 (the host's CPU cores)" }).optional(),
 });
 
 /** A build context in full; a plain string in the config is its `context`. */
-export const buildSchema = z.strictObject({ context: z.string().min(1), dockerfile: z.string().min(1).default("Dockerfile"), args: z.record(z.string(), z.string()).default({}) });
+export const buildSchema = z.strictObject({
+    context: z.string().min(1),
+    dockerfile: z.string().min(1).default("Dockerfile"),
+    args: named(z.record(z.string(), z.string()), 'an object of build arguments, e.g. {VERSION: "2"}', "build argument objects").default({}),
+});
 
-// Every default lives here, once: Pulumi.yaml declares none, and code that needs one parses undefined.
+// Every default lives here; code that needs one parses undefined. Pulumi.yaml repeats the scalars'
+// (a test keeps them equal) and gives the structured keys an empty {} or [], which means these.
 export const schemas = {
     cloudName: name.default("matrix"),
     mode: z.enum(["lab", "ssh"], { error: 'must be "lab" (hosts are local containers) or "ssh" (existing machines)' }).default("lab"),
-    domain: z
-        .string()
-        .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, { error: 'must be a DNS domain like "matrix" or "cloud.example"' })
-        .default("matrix"),
+    domain: checked((v) => dnsNameProblem(v, 'a DNS domain like "matrix" or "cloud.example"')).default("matrix"),
     network: z.strictObject({
         cidr: z.cidrv4({ error: 'must be an IPv4 CIDR like "10.10.10.0/24"' }),
         gateway: ipv4.optional(),
-        dhcp: z.strictObject({ start: ipv4, end: ipv4, leaseTime: z.string().regex(/^(\d+[smhdw]?|infinite)$/, { error: 'must be a lease time like "12h" or "infinite"' }).default("12h") }).optional(),
+        dhcp: z.strictObject({ start: ipv4, end: ipv4, leaseTime: checked(leaseTimeProblem).default("12h") }).optional(),
         upstreamDns: z.array(ipv4).default([]),
     }),
     manager: hostSchema,
@@ -58,7 +81,7 @@ export const schemas = {
     registry: z
         .strictObject({
             port: port.default(5000),
-            pushAddress: z.string().regex(/^[\w.-]+:\d+$/, { error: 'must be "host:port"' }).optional(),
+            pushAddress: checked(pushAddressProblem).optional(),
             auth: z.strictObject({ username: z.string().regex(/^[\w.-]+$/, { error: "must be a plain user name" }), password: secretRef }).optional(),
             /** Images kept per app (registry and nodes), newest first: what a rollback can return to. */
             keep: z.int().min(1, { error: "must be ≥ 1 (the image in use)" }).max(100).default(5),
@@ -102,8 +125,8 @@ export const schemas = {
     /** The cloud's certificate authority: the operator's, or generated once (unset). */
     tls: z.strictObject({ ca: z.strictObject({ certificate: pemSource, key: secretRef }).optional() }).prefault({}),
     hostPorts: z
-        .strictObject({ start: port, end: port })
-        .default({ start: 20000, end: 29999 }),
+        .strictObject({ start: port.default(20000), end: port.default(29999) })
+        .prefault({}),
     lab: z
         .strictObject({
             sshPortBase: port.default(2221),
@@ -112,23 +135,24 @@ export const schemas = {
             routerTlsPort: port.default(8443),
         })
         .prefault({}),
-    baseImage: z.string().min(1).default("debian:bookworm-slim"),
-    planFile: z.string().min(1).optional(),
+    baseImage: image.default("debian:bookworm-slim"),
+    /** Empty: no plan file (Pulumi.yaml must give an optional key a default). */
+    planFile: z.string().optional(),
     applications: z
         .array(
             z.strictObject({
                 name,
-                build: z.union([z.string().min(1), buildSchema]).optional(),
-                image: z.string().min(1).optional(),
+                build: z.union([z.string().min(1), buildSchema], { error: 'must be a directory with a Dockerfile ("apps/shop") or {context, dockerfile, args}' }).optional(),
+                image: image.optional(),
                 /** Pin a built app to an earlier build (its tag in the registry): a rollback. */
                 version: z.string().regex(/^[0-9a-f]{16}$/, { error: 'must be a build tag as listed in the stack output applications.<app>.version, e.g. "3f2a9c1d0b7e5a64"' }).optional(),
                 port: port.optional(),
-                nodes: z.array(name).min(1).optional(),
+                nodes: z.array(name).min(1, { error: 'must list at least one node (or use "replicas")' }).optional(),
                 replicas: z.int().min(1, { error: "must be ≥ 1" }).optional(),
                 selector: z.strictObject({ group: name.optional(), labels: labels.optional() }).optional(),
                 hostPort: port.optional(),
                 env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "env names are letters, digits and _" }), z.union([z.string(), secretRef])).default({}),
-                cpus: z.number().positive().optional(),
+                cpus: z.number().min(0.01, { error: "must be ≥ 0.01 (Docker's smallest CPU share)" }).optional(),
                 cpuset: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, { error: 'must be a CPU list like "0-1" or "0,2"' }).optional(),
                 memory: size.optional(),
                 memoryReservation: size.optional(),
@@ -136,7 +160,9 @@ export const schemas = {
                 route: z
                     .strictObject({
                         path: z.string().regex(/^\/([\w.~-]+\/)*$/, { error: 'must start and end with "/", e.g. "/shop/"' }).optional(),
-                        hostname: z.union([z.literal(true), z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, { error: "must be a host name" })]).optional(),
+                        hostname: z
+                            .union([z.literal(true), checked(routeHostProblem)], { error: 'must be true (for <app>.<domain>) or a host name like "shop.example"' })
+                            .optional(),
                         stripPrefix: z.boolean().default(false),
                     })
                     .prefault({}),
@@ -180,7 +206,11 @@ export const schemas = {
         .default([]),
 };
 
-export type RawConfig = { [K in keyof typeof schemas]?: unknown };
+/**
+ * Every key set in the namespace, by name without `matrix:`: the settings with their values, and
+ * any other key (value unread: it may be a secret), reported unless a {secret: ...} refers to it.
+ */
+export type RawConfig = { [K in keyof typeof schemas]?: unknown } & Record<string, unknown>;
 export type ParsedConfig = { [K in keyof typeof schemas]: z.output<(typeof schemas)[K]> };
 export type AppConfig = ParsedConfig["applications"][number];
 export type HostConfig = z.output<typeof hostSchema>;

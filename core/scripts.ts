@@ -23,6 +23,8 @@ export type ScriptName =
     | "registry-gc"
     | "tag-digest"
     | "key-file"
+    | "host-key-scan"
+    | "known-host"
     | "tls-ca"
     | "tls-leaf";
 
@@ -34,7 +36,7 @@ export function renderScript(name: ScriptName, vars: ScriptVars): string {
 }
 
 /** create/delete scripts that install one file (content on stdin) and remove it again; private: readable by root only. */
-export function fileScripts(file: string, options: { private?: boolean } = {}): { create: string; delete: string } {
+export function fileScripts(file: string, removeAlso: string[] = [], options: { private?: boolean } = {}): { create: string; delete: string } {
     const dir = path.posix.dirname(file);
-    return { create: renderScript("write-file", { dir, file, umask: options.private ? "077" : "022" }), delete: renderScript("remove-file", { dir, file }) };
+    return { create: renderScript("write-file", { dir, file, umask: options.private ? "077" : "022" }), delete: renderScript("remove-file", { dir, files: [file, ...removeAlso] }) };
 }

@@ -54,7 +54,16 @@ fi
 # sshd
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
-if ! ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then ssh-keygen -A; fi
+if [ -n "${SSH_HOST_KEY:-}" ]; then
+  # The program made this host's key and pins it: sshd offers that key and no other.
+  rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
+  (umask 077; printf '%s\n' "$SSH_HOST_KEY" > /etc/ssh/ssh_host_ed25519_key)
+  ssh-keygen -y -f /etc/ssh/ssh_host_ed25519_key > /etc/ssh/ssh_host_ed25519_key.pub
+  echo "HostKey /etc/ssh/ssh_host_ed25519_key" > /etc/ssh/sshd_config.d/host-key.conf
+elif ! ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then
+  ssh-keygen -A
+fi
+unset SSH_HOST_KEY
 install -d -m 0700 /root/.ssh
 printf '%s\n' "$AUTHORIZED_KEY" > /root/.ssh/authorized_keys
 chmod 0600 /root/.ssh/authorized_keys

@@ -70,11 +70,26 @@ describe("dev stack resource graph (mocks)", () => {
         expect(cpus.byName("docker:index/container:Container", "simplewebapp2@node3").inputs.cpus).toBe("0.5");
     });
 
+    test("host keys are pinned: every remote connection verifies the lab's key for its host, and the local ssh client checks it strictly", () => {
+        const hostKeyOf = (host: string) => unwrap(run.byName("command:local:Command", `lab-${host}-host-public-key`).inputs.create);
+        for (const host of ["manager", "node1", "node2", "node3"]) {
+            expect(hostKeyOf(host)).toContain(`host_${host}_ed25519.pub`);
+            // The lab host's sshd gets the private half as a secret.
+            const machine = run.byName("docker:index/container:Container", `lab-${host}`);
+            expect(machine.secretInputs).toContain("envs");
+            for (const r of run.ofType("command:remote:Command").filter((c) => c.parent.endsWith(`::${host}`)))
+                expect(JSON.stringify(r.inputs.connection)).toContain("hostKey");
+        }
+        const sshOpts = JSON.parse(unwrap(run.byName("pulumi:providers:docker", "node1-docker").inputs.sshOpts)) as string[];
+        expect(sshOpts).toEqual(expect.arrayContaining(["StrictHostKeyChecking=yes", `UserKnownHostsFile=${path.join(ROOT, ".lab", "dev", "known_hosts", "node1")}`]));
+        expect(sshOpts.join(" ")).not.toMatch(/StrictHostKeyChecking=(no|accept-new)|\/dev\/null/);
+    });
+
     test("each component registers its public fields as outputs", () => {
         const registered = (type: string, name: string) => run.componentOutputs[run.byName(`matrix:index:${type}`, name).urn];
         expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "nodes", "placement", "registryAddress", "routerHttpsUrl", "routerUrl"]);
         expect(registered("Certificates", "certificates")).toEqual(["caCertificate", "issued"]);
-        expect(registered("Lab", "lab")).toEqual(["machines", "privateKey", "privateKeyPath"]);
+        expect(registered("Lab", "lab")).toEqual(["hostKeys", "machines", "privateKey", "privateKeyPath"]);
         expect(registered("Host", "node1")).toEqual(["connection", "provider", "ready", "sshArgs"]);
         expect(registered("Manager", "manager")).toEqual(["image", "ready"]);
         expect(registered("Registry", "manager-registry")).toEqual(["ready"]);
@@ -189,6 +204,7 @@ describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
             registry: { auth: { username: "ops", password: { secret: "registryPassword" } } },
         });
         cfg.applications[0].env = { API_TOKEN: { secret: "apiToken" } };
+        cfg.nodes[0].ssh = { hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnownKeyOfNode1" };
         run = await runProgram(cfg, { sshKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n", registryPassword: "s3cret-pw", apiToken: "t0ken" });
     });
 
@@ -236,6 +252,14 @@ describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
         expect(run.ofType("command:local:Command").filter((r) => r.name.startsWith("ssh-key-"))).toHaveLength(1);
     });
 
+    test("ssh mode: a configured host key is pinned as given; other hosts' keys are recorded at first contact", () => {
+        const known = (host: string) => unwrap(run.byName("command:local:Command", `${host}-known-host`).inputs.create);
+        expect(known("node1")).toContain("10.10.10.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnownKeyOfNode1");
+        expect(run.ofType("command:local:Command").some((r) => r.name === "node1-host-key")).toBe(false);
+        expect(unwrap(run.byName("command:local:Command", "node2-host-key").inputs.create)).toContain("ssh-keyscan -T 5 -t ed25519 -p 22 10.10.10.12");
+        expect(known("node2")).toMatch(/10\.10\.10\.12 ssh-ed25519 AAAAmock/);
+    });
+
     test("ssh mode: no lab, providers dial the hosts' addresses", () => {
         expect(run.ofType("matrix:index:Lab")).toEqual([]);
         expect(run.byName("pulumi:providers:docker", "node2-docker").inputs.host).toBe("ssh://root@10.10.10.12:22");
@@ -262,6 +286,13 @@ describe("bad config", () => {
         cfg.applications[0].replicas = 9;
         const run = await runProgram(cfg);
         expect(run.error).toMatch(/matrix:applications\[0\]\.replicas: must be ≤ number of eligible nodes \(3\)/);
+        expect(run.resources).toEqual([]);
+    });
+
+    test("a misspelled top-level key is reported, not ignored (the app list under it would deploy no apps)", async () => {
+        const { applications, ...cfg } = devConfig();
+        const run = await runProgram({ ...cfg, aplications: applications });
+        expect(run.error).toMatch(/matrix:aplications: unknown key; did you mean "applications"\?/);
         expect(run.resources).toEqual([]);
     });
 });

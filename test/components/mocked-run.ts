@@ -13,8 +13,9 @@ const containsSecret = (v: any): boolean =>
  * MOCK outputs the program reads: a host-port picker "picks" its preferred port (the real one
  * runs on the node); a pulled image's id follows its reference (the real one is its digest);
  * a pushed image's digest and a pinned tag's digest follow the image name or the tag; the
- * generated registry password is a fixed string; the CA and the certificates it issues are fixed
- * PEM texts naming what they are (a certificate, then a key, as openssl's scripts print them).
+ * generated registry password is a fixed string; a host key follows the command that reads it;
+ * the CA and the certificates it issues are fixed PEM texts naming what they are (a
+ * certificate, then a key, as openssl's scripts print them).
  */
 function mockOutputs(type: string, inputs: any): Record<string, string> {
     const sha = (s: unknown) => `sha256:${createHash("sha256").update(String(s)).digest("hex")}`;
@@ -28,9 +29,16 @@ function mockOutputs(type: string, inputs: any): Record<string, string> {
     const leaf = type === "command:local:Command" && /^# matrix: issue the (\w+)'s certificate/.exec(String(inputs.create));
     if (leaf) return { stdout: pem(leaf[1]) };
     if (type === "command:local:Command" && /\/dev\/urandom/.test(String(inputs.create))) return { stdout: "mock-generated-password" };
+    // A host's public key (lab key pair, or first contact in ssh mode).
+    if (type === "command:local:Command" && /\.pub'?$|ssh-keyscan/.test(String(inputs.create))) return { stdout: `ssh-ed25519 AAAAmock${sha(inputs.create).slice(7, 23)}\n` };
     if (type === "docker:index/remoteImage:RemoteImage") return { imageId: sha(inputs.name) };
     if (type === "docker:index/image:Image") return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@${sha(inputs.imageName)}` };
     return {};
+}
+
+/** Written out before main's process.exit: a large graph on a pipe is otherwise cut short. */
+function print(text: string): Promise<void> {
+    return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
 }
 
 async function main() {
@@ -88,7 +96,7 @@ async function main() {
     try {
         program = require(path.resolve(__dirname, "..", "..", "index.ts"));
     } catch (err: any) {
-        process.stdout.write(JSON.stringify({ error: err.message, resources }));
+        await print(JSON.stringify({ error: err.message, resources }));
         return;
     }
     // Complete when nothing is in flight and nothing new arrived for a moment.
@@ -96,7 +104,7 @@ async function main() {
     while (pending > 0 || Date.now() - last < 500) await new Promise((r) => setTimeout(r, 25));
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await new Promise((r) => (v as pulumi.Output<unknown>).apply(r)) : v;
-    process.stdout.write(JSON.stringify({ resources, outputs, componentOutputs }));
+    await print(JSON.stringify({ resources, outputs, componentOutputs }));
 }
 main().then(
     () => process.exit(0),

@@ -1,48 +1,15 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
+import { baseImages } from "../../core/build";
 import { buildModel, ConfigEnv } from "../../core/config";
-import { ConfigError } from "../../core/problems";
+import { CONFIG_KEYS, schemas } from "../../core/schema";
 import { goDuration } from "../../core/replica";
+import { baseConfig, configEnv, configProblems } from "./fixtures";
 
-/** A fake world: build contexts under /p/apps/* exist, secrets listed here are set. */
-function env(files: Record<string, string> = {}, secrets: string[] = ["registryPassword", "dbPassword", "sshKey"]): ConfigEnv {
-    return {
-        projectDir: "/p",
-        secretExists: (k) => secrets.includes(k),
-        readFile: (f) => files[f],
-        isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519",
-        hashDir: (d) => `hash-of-${d.split("/").pop()}`,
-    };
-}
-
-function base(): Record<string, any> {
-    return {
-        mode: "ssh",
-        domain: "matrix",
-        network: { cidr: "10.10.10.0/24", dhcp: { start: "10.10.10.100", end: "10.10.10.200" } },
-        manager: { name: "manager", address: "10.10.10.1" },
-        nodes: [
-            { name: "node1", address: "10.10.10.11", groups: ["web"], labels: { zone: "a" } },
-            { name: "node2", address: "10.10.10.12", groups: ["web"], labels: { zone: "b" } },
-            { name: "node3", address: "10.10.10.13", groups: ["batch"] },
-        ],
-        ssh: { user: "root", privateKey: { path: "/home/op/.ssh/id_ed25519" } },
-        applications: [
-            { name: "shop", build: "apps/shop", port: 8080, replicas: 2 },
-            { name: "blog", image: "nginx:1.27", port: 80, nodes: ["node1", "node3"] },
-        ],
-    };
-}
-
-function problems(raw: Record<string, any>, e = env()): string[] {
-    try {
-        buildModel(raw, e);
-    } catch (err) {
-        if (err instanceof ConfigError) return err.problems.map((p) => `${p.where}: ${p.message}`);
-        throw err;
-    }
-    return [];
-}
+const env = configEnv;
+const base = baseConfig;
+const problems = configProblems;
 
 function mutate(f: (c: Record<string, any>) => void): Record<string, any> {
     const c = base();
@@ -76,13 +43,11 @@ describe("valid config", () => {
         const { mode, domain, ...rest } = base();
         const m = buildModel({ ...rest, ssh: undefined, network: { cidr: "10.10.10.0/24" } }, env());
         expect([m.cloudName, m.mode, m.domain, m.manager.fqdn]).toEqual(["matrix", "lab", "matrix", "manager.matrix"]);
-        // Pulumi.yaml declares no second copy of any default.
-        expect(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")).not.toMatch(/^config:/m);
     });
 
     test("a bad domain is reported once; the default domain stands in for the other checks", () => {
         expect(problems({ ...base(), domain: "Bad_Domain", applications: [{ name: "shop", build: "apps/shop", port: 8080, replicas: 1, route: { hostname: "manager.matrix" } }] })).toEqual([
-            'matrix:domain: must be a DNS domain like "matrix" or "cloud.example"',
+            'matrix:domain: must be a DNS domain like "matrix" or "cloud.example": lowercase letters, digits and "-", in labels separated by "."',
             'matrix:applications[0].route.hostname: "manager.matrix" is the DNS name of host "manager"; choose another hostname',
         ]);
     });
@@ -136,93 +101,6 @@ describe("valid config", () => {
     });
 });
 
-// Each bad input yields exactly this one message (key path + fix).
-const bad: [string, (c: Record<string, any>) => void, string][] = [
-    ["missing network", (c) => delete c.network, 'matrix:network: is required, e.g. {cidr: "10.10.10.0/24"}'],
-    ["missing nodes", (c) => delete c.nodes, "matrix:nodes: is required: a list of {name, address}"],
-    ["empty nodes", (c) => (c.nodes = []), "matrix:nodes: needs at least one node"],
-    ["bad mode", (c) => (c.mode = "cloud"), 'matrix:mode: must be "lab" (hosts are local containers) or "ssh" (existing machines)'],
-    ["bad domain", (c) => (c.domain = "Bad_Domain"), 'matrix:domain: must be a DNS domain like "matrix" or "cloud.example"'],
-    ["bad cidr", (c) => (c.network.cidr = "10.10.10.0/33"), 'matrix:network.cidr: must be an IPv4 CIDR like "10.10.10.0/24"'],
-    ["unknown key", (c) => (c.network.cdir = "x"), "matrix:network.cdir: unknown key; remove it or fix its spelling (see README, Configuration)"],
-    ["bad address", (c) => (c.nodes[1].address = "10.10.10.300"), 'matrix:nodes[1].address: must be an IPv4 address like "10.10.10.11"'],
-    ["address outside cidr", (c) => (c.nodes[1].address = "10.10.11.12"), "matrix:nodes[1].address: 10.10.11.12 is not a host address inside 10.10.10.0/24"],
-    ["duplicate address", (c) => (c.nodes[2].address = "10.10.10.11"), "matrix:nodes[2].address: 10.10.10.11 is already used by matrix:nodes[0]"],
-    ["duplicate host name", (c) => (c.nodes[1].name = "node1"), 'matrix:nodes[1].name: "node1" is already used by matrix:nodes[0]; host names must be unique'],
-    ["bad host name", (c) => (c.nodes[0].name = "Node_1"), 'matrix:nodes[0].name: must be a lowercase name matching ^[a-z][a-z0-9-]{0,39}$, e.g. "node1"'],
-    ["address is gateway", (c) => (c.nodes[0].address = "10.10.10.254"), "matrix:nodes[0].address: 10.10.10.254 is the network gateway; pick another address or set matrix:network.gateway"],
-    ["address in dhcp range", (c) => (c.nodes[0].address = "10.10.10.150"), "matrix:nodes[0].address: 10.10.10.150 is inside the DHCP range 10.10.10.100-10.10.10.200; static addresses must be outside it"],
-    ["dhcp reversed", (c) => (c.network.dhcp = { start: "10.10.10.200", end: "10.10.10.100" }), "matrix:network.dhcp: start 10.10.10.200 is after end 10.10.10.100; swap them"],
-    ["dhcp in lab mode", (c) => Object.assign(c, { mode: "lab", ssh: undefined }), "matrix:network.dhcp: DHCP is not used in lab mode (Docker assigns the lab hosts' addresses); remove it"],
-    ["ssh mode without key", (c) => delete c.ssh.privateKey, 'matrix:ssh.privateKey: is required in ssh mode: {path: "~/.ssh/id_ed25519"} or {secret: "sshPrivateKey"} (or per host under <host>.ssh.privateKey)'],
-    ["key file missing", (c) => (c.ssh.privateKey = { path: "/nope/id" }), "matrix:ssh.privateKey.path: /nope/id does not exist on this machine"],
-    ["key secret not set", (c) => (c.ssh.privateKey = { secret: "missingKey" }), 'matrix:ssh.privateKey: secret config key "missingKey" is not set; run: pulumi config set --secret missingKey <value>'],
-    ["ssh settings in lab mode", (c) => Object.assign(c, { mode: "lab", ssh: undefined, network: { cidr: "10.10.10.0/24" }, manager: { ...c.manager, ssh: { port: 22 } } }), "matrix:manager.ssh: is not used in lab mode (the lab publishes SSH on 127.0.0.1); remove it"],
-    ["registry password secret missing", (c) => (c.registry = { auth: { username: "ops", password: { secret: "nope" } } }), 'matrix:registry.auth.password: secret config key "nope" is not set; run: pulumi config set --secret nope <value>'],
-    ["registry password inline", (c) => (c.registry = { auth: { username: "ops", password: "hunter2" } }), "matrix:registry.auth.password: must be an object"],
-    ["registry port clashes with router", (c) => (c.registry = { port: 80 }), "matrix:registry.port: must differ from matrix:router.port (both listen on the manager)"],
-    ["port out of range", (c) => (c.router = { port: 70000 }), "matrix:router.port: must be ≤ 65535"],
-    ["bad duration", (c) => (c.router = { connectTimeout: "5 seconds" }), 'matrix:router.connectTimeout: must be a duration like "500ms", "2s" or "1m"'],
-    ["bad director", (c) => (c.applications[0].director = "least_conn"), 'matrix:applications[0].director: must be one of "round_robin", "random", "fallback", "hash"'],
-    ["build and image", (c) => (c.applications[0].image = "x:1"), 'matrix:applications[0]: needs exactly one of "build" (a directory with a Dockerfile) or "image" (an image reference)'],
-    ["no Dockerfile", (c) => (c.applications[0].build = "src/shop"), "matrix:applications[0].build: /p/src/shop/Dockerfile does not exist; the build context must contain a Dockerfile"],
-    ["too many replicas", (c) => Object.assign(c.applications[0], { replicas: 3, selector: { group: "web" } }), "matrix:applications[0].replicas: must be ≤ number of eligible nodes (2) matching the selector; lower it or add nodes"],
-    ["unknown node", (c) => (c.applications[1].nodes = ["node1", "node9"]), 'matrix:applications[1].nodes[1]: node "node9" is not defined in matrix:nodes (known: node1, node2, node3)'],
-    ["node listed twice", (c) => (c.applications[1].nodes = ["node1", "node1"]), 'matrix:applications[1].nodes[1]: node "node1" is listed twice; one replica per node'],
-    ["nodes and replicas", (c) => (c.applications[1].replicas = 2), 'matrix:applications[1]: set either "nodes" (explicit) or "replicas" (spread), not both'],
-    ["not placed", (c) => delete c.applications[0].replicas, 'matrix:applications[0]: is not placed: set "nodes", "replicas", or add lines to the plan file'],
-    ["missing port", (c) => delete c.applications[0].port, "matrix:applications[0].port: is required: the port the app listens on inside its container"],
-    ["duplicate app", (c) => (c.applications[1].name = "shop"), 'matrix:applications[1].name: "shop" is already defined at matrix:applications[0]'],
-    ["duplicate route", (c) => (c.applications[1].route = { path: "/shop/" }), 'matrix:applications[1].route.path: "/shop/" is already routed to app "shop"'],
-    ["duplicate route on a virtual host", (c) => { c.applications[0].route = { hostname: "www.matrix", path: "/" }; c.applications[1].route = { hostname: "www.matrix", path: "/" }; }, 'matrix:applications[1].route.path: "/" on www.matrix is already routed to app "shop"'],
-    ["app hostname shadows a host", (c) => (c.applications[1].route = { hostname: "node2.matrix" }), 'matrix:applications[1].route.hostname: "node2.matrix" is the DNS name of host "node2"; choose another hostname'],
-    ["app hostname shadows the registry", (c) => (c.applications[1].route = { hostname: "registry.matrix" }), 'matrix:applications[1].route.hostname: "registry.matrix" is the DNS name of the registry; choose another hostname'],
-    ["route without slash", (c) => (c.applications[1].route = { path: "/blog" }), 'matrix:applications[1].route.path: must start and end with "/", e.g. "/shop/"'],
-    ["reservation above limit", (c) => Object.assign(c.applications[0], { memory: "128m", memoryReservation: "256m" }), "matrix:applications[0].memoryReservation: (256 MiB) must be ≤ memory (128 MiB): the soft limit sits below the hard one"],
-    ["bad cpuset", (c) => (c.applications[0].cpuset = "0-"), 'matrix:applications[0].cpuset: must be a CPU list like "0-1" or "0,2"'],
-    ["env secret not set", (c) => (c.applications[0].env = { TOKEN: { secret: "apiToken" } }), 'matrix:applications[0].env.TOKEN: secret config key "apiToken" is not set; run: pulumi config set --secret apiToken <value>'],
-    ["host port collision", (c) => Object.assign(c, { applications: [{ ...c.applications[1], hostPort: 8080 }, { name: "b2", image: "x", port: 80, nodes: ["node3"], hostPort: 8080 }] }), 'matrix:applications[1]: host port 8080 on node "node3" is already used by app "blog"; choose another port'],
-    ["selector only with replicas", (c) => (c.applications[1].selector = { group: "web" }), 'matrix:applications[1].selector: only applies with "replicas"; remove it or use replicas'],
-    ["hostPorts reversed", (c) => (c.hostPorts = { start: 30000, end: 20000 }), "matrix:hostPorts: start 30000 is after end 20000"],
-    ["plan file missing", (c) => (c.planFile = "applications.plan"), "matrix:planFile: file /p/applications.plan does not exist; create it or remove the key"],
-    ["drained manager", (c) => (c.manager.drain = true), "matrix:manager.drain: applies to nodes only (the manager runs no replicas); remove it"],
-    ["app pinned to a drained node", (c) => (c.nodes[2].drain = true), 'matrix:applications[1].nodes[1]: node "node3" is drained (drain: true in matrix:nodes); list another node, or use replicas to let placement choose, or undrain the node'],
-    ["drain leaves too few nodes", (c) => { c.nodes[1].drain = true; Object.assign(c.applications[0], { replicas: 2, selector: { group: "web" } }); }, "matrix:applications[0].replicas: must be ≤ number of eligible nodes (1) matching the selector, drained nodes excluded; lower it or add nodes"],
-    ["version of an image app", (c) => (c.applications[1].version = "0123456789abcdef"), "matrix:applications[1].version: pins a built app to an earlier build; for an image app set image to the earlier reference instead"],
-    ["bad version", (c) => (c.applications[0].version = "latest"), 'matrix:applications[0].version: must be a build tag as listed in the stack output applications.<app>.version, e.g. "3f2a9c1d0b7e5a64"'],
-    ["bad health path", (c) => (c.applications[0].health = { path: "/$(reboot)" }), 'matrix:applications[0].health.path: must be a URL path starting with "/"'],
-    ["zero parallelism", (c) => (c.applications[0].update = { parallelism: 0 }), "matrix:applications[0].update.parallelism: must be ≥ 1"],
-    ["keep nothing", (c) => (c.registry = { keep: 0 }), "matrix:registry.keep: must be ≥ 1 (the image in use)"],
-    ["bad capability", (c) => (c.applications[0].security = { capDrop: ["net_raw"] }), 'matrix:applications[0].security.capDrop[0]: must be a capability name like "NET_RAW" or "ALL"'],
-];
-
-describe("bad config: one exact message each", () => {
-    test.each(bad)("%s", (_name, f, message) => {
-        expect(problems(mutate(f))).toEqual([message]);
-    });
-
-    test("every bad input has its own message (no two cases test the same thing)", () => {
-        expect(new Set(bad.map((b) => b[2])).size).toBe(bad.length);
-    });
-
-    test("all problems are reported at once, in one error", () => {
-        const all = problems(
-            mutate((c) => {
-                c.mode = "cloud";
-                c.nodes[1].address = "10.10.11.12";
-                c.applications[0].director = "x";
-                c.router = { retries: -1 };
-            }),
-        );
-        expect(all).toHaveLength(4);
-        expect(all.map((p) => p.split(":")[1])).toEqual(["mode", "router.retries", "applications[0].director", "nodes[1].address"]);
-    });
-
-    test("the error message lists every problem and says nothing changed", () => {
-        expect(() => buildModel(mutate((c) => (c.mode = "x")), env())).toThrow(/invalid matrix configuration \(1 problem\); nothing was changed:\n {2}matrix:mode: must be/);
-    });
-});
-
 describe("day-2 settings", () => {
     test("drain: replicas spread over the other eligible nodes; undrained, they come back", () => {
         const nodesOf = (c: Record<string, any>) => buildModel(c, env()).applications.find((a) => a.name === "shop")!.replicas.map((r) => r.node);
@@ -259,8 +137,31 @@ describe("day-2 settings", () => {
         expect(tag("apps/shop", () => "other-files")).not.toBe(t);
     });
 
+    test("the image tag changes with the Dockerfile's content (also outside the context) and its base image", () => {
+        const tag = (dockerfile: string, ids: Record<string, string> = {}, args?: Record<string, string>) =>
+            (buildModel(mutate((c) => (c.applications[0].build = { context: "apps/shop", dockerfile: "../Dockerfile.shop", args })), {
+                ...env({ "/p/apps/Dockerfile.shop": dockerfile }),
+                isFile: () => true,
+                imageId: (ref) => ids[ref],
+            }).applications[0].source as { hash: string }).hash;
+        const df = "ARG BASE=debian:bookworm-slim\nFROM ${BASE} AS build\nRUN make\nFROM build\nCOPY . /app\n";
+        const t = tag(df, { "debian:bookworm-slim": "sha256:aaa" });
+        expect(tag(df.replace("RUN make", "RUN make all"), { "debian:bookworm-slim": "sha256:aaa" })).not.toBe(t);
+        // A rebuilt base image (same name, new id) makes a new tag: nodes pull the new image.
+        expect(tag(df, { "debian:bookworm-slim": "sha256:bbb" })).not.toBe(t);
+        // A build arg that picks another base image.
+        expect(tag(df, { "debian:bookworm-slim": "sha256:aaa", "debian:trixie-slim": "sha256:aaa" }, { BASE: "debian:trixie-slim" })).not.toBe(t);
+        expect(tag(df, { "debian:bookworm-slim": "sha256:aaa" })).toBe(t);
+    });
+
+    test("base images: ARGs resolved (build args first), earlier stages and scratch left out", () => {
+        const df = "ARG BASE=debian:bookworm-slim\nARG TAG\nFROM ${BASE} AS build\nFROM build\nFROM --platform=linux/amd64 nginx:$TAG\nFROM scratch\n";
+        expect(baseImages(df, {})).toEqual(["debian:bookworm-slim", "nginx:"]);
+        expect(baseImages(df, { TAG: "1.27", BASE: "alpine:3" })).toEqual(["alpine:3", "nginx:1.27"]);
+    });
+
     test("health check times are kept as Go prints them (the provider reads them back so)", () => {
-        const m = buildModel(mutate((c) => (c.applications[0].health = { interval: "60s", timeout: "0.5s", startPeriod: "90s" })), env());
+        const m = buildModel(mutate((c) => (c.applications[0].health = { interval: "60s", timeout: "0.5s", startPeriod: "90s", deployTimeout: "3m" })), env());
         expect(m.applications[0].health).toMatchObject({ interval: "1m0s", timeout: "500ms", startPeriod: "1m30s" });
         expect(["1s", "2s", "10s", "1.5s", "2h", "1m"].map(goDuration)).toEqual(["1s", "2s", "10s", "1.5s", "2h0m0s", "1m0s"]);
     });
@@ -309,7 +210,7 @@ describe("plan file", () => {
         ["web node9 9000 80", 'applications.plan:1: node "node9" is not defined in matrix:nodes (known: node1, node2, node3)'],
         ["web node1 9000 80\nweb node1 9001 80", 'applications.plan:2: app "web" is already placed on node "node1" at line 1; one replica per node'],
         ["web node1 9000 80\nweb node2 9000 81", 'applications.plan:2: internal_port differs between lines for app "web" (80, 81); an app listens on one port'],
-        ["Web node1 9000 80", 'applications.plan:1: app name "Web" must match ^[a-z][a-z0-9-]{0,39}$'],
+        ["Web node1 9000 80", 'applications.plan:1: app name "Web" must be a name of lowercase letters, digits and "-", starting with a letter, e.g. "node1"'],
     ])("%j", (text, message) => {
         expect(problems(withPlan(base()), plan(text))).toEqual([message]);
     });
@@ -318,6 +219,32 @@ describe("plan file", () => {
         expect(problems({ ...base(), planFile: "applications.plan" }, plan("shop node1 9000 8080\n"))).toEqual([
             "matrix:applications[0].nodes: is also placed by applications.plan (lines 1); use one or the other",
         ]);
+    });
+});
+
+describe("Pulumi.yaml declares every setting (pulumi config and the Console list them)", () => {
+    type Declared = { type?: string; description?: string; default?: unknown };
+    const declared = (YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")).config ?? {}) as Record<string, Declared>;
+    const scalars = ["cloudName", "mode", "domain", "baseImage", "planFile"];
+
+    test("each setting, with a description, and nothing else", () => {
+        expect(Object.keys(declared).sort()).toEqual([...CONFIG_KEYS].sort());
+        for (const key of CONFIG_KEYS) expect([key, (declared[key].description ?? "").length > 20]).toEqual([key, true]);
+    });
+
+    test("scalars are strings; structured keys have no type; only the required keys lack a default (Pulumi requires those)", () => {
+        for (const key of CONFIG_KEYS) expect([key, declared[key].type]).toEqual([key, scalars.includes(key) ? "string" : undefined]);
+        expect(CONFIG_KEYS.filter((k) => !("default" in declared[k]))).toEqual(["network", "manager", "nodes"]);
+    });
+
+    test("its defaults are the schema's own: with them applied, as Pulumi does, every config builds the same model", () => {
+        for (const key of ["cloudName", "mode", "domain", "baseImage"] as const) expect(declared[key].default).toBe(schemas[key].parse(undefined));
+        const defaults = Object.fromEntries(Object.entries(declared).filter(([, d]) => "default" in d).map(([k, d]) => [k, d.default]));
+        const lab = { ...base(), mode: "lab", ssh: undefined, network: { cidr: "10.10.10.0/24" } };
+        for (const config of [base(), lab]) {
+            const { ssh, ...set } = config;
+            expect(buildModel({ ...defaults, ...set, ...(ssh ? { ssh } : {}) }, env())).toEqual(buildModel(config, env()));
+        }
     });
 });
 

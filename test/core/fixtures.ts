@@ -1,5 +1,8 @@
-// A realistic validated model (ssh mode, the cloudmatrix seed's layout) for core tests.
+// A realistic validated model (ssh mode, the cloudmatrix seed's layout) for core tests, and the
+// a valid stack config in a fake world, for validation tests.
+import { buildModel, ConfigEnv } from "../../core/config";
 import { Application, Host, Model } from "../../core/model";
+import { ConfigError } from "../../core/problems";
 
 /** Deep partial: nested plain objects merge, arrays and everything else replace. */
 export type Overrides<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Overrides<T[K]> : T[K] };
@@ -107,4 +110,47 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
         ],
     };
     return merge(base, overrides);
+}
+
+/** A fake world for config validation: build contexts under /p/apps/* and the given files exist, these secrets are set. */
+export function configEnv(files: Record<string, string> = {}, secrets: string[] = ["registryPassword", "dbPassword", "sshKey"]): ConfigEnv {
+    return {
+        projectDir: "/p",
+        secretExists: (k) => secrets.includes(k),
+        readFile: (f) => files[f],
+        isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519",
+        hashDir: (d) => `hash-of-${d.split("/").pop()}`,
+        imageId: (ref) => `sha256:id-of-${ref}`,
+    };
+}
+
+/** A valid stack config (ssh mode, the seed's layout, keys without `matrix:`): a manager, 3 nodes, 2 apps. */
+export function baseConfig(): Record<string, any> {
+    return {
+        mode: "ssh",
+        domain: "matrix",
+        network: { cidr: "10.10.10.0/24", dhcp: { start: "10.10.10.100", end: "10.10.10.200" } },
+        manager: { name: "manager", address: "10.10.10.1" },
+        nodes: [
+            { name: "node1", address: "10.10.10.11", groups: ["web"], labels: { zone: "a" } },
+            { name: "node2", address: "10.10.10.12", groups: ["web"], labels: { zone: "b" } },
+            { name: "node3", address: "10.10.10.13", groups: ["batch"] },
+        ],
+        ssh: { user: "root", privateKey: { path: "/home/op/.ssh/id_ed25519" } },
+        applications: [
+            { name: "shop", build: "apps/shop", port: 8080, replicas: 2 },
+            { name: "blog", image: "nginx:1.27", port: 80, nodes: ["node1", "node3"] },
+        ],
+    };
+}
+
+/** The problems buildModel reports for a config, as `where: message` lines; [] when it is valid. */
+export function configProblems(raw: Record<string, any>, env = configEnv()): string[] {
+    try {
+        buildModel(raw, env);
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems.map((p) => `${p.where}: ${p.message}`);
+        throw err;
+    }
+    return [];
 }

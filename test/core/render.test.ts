@@ -12,6 +12,7 @@ import { Model } from "../../core/model";
 import {
     regexEscape,
     renderDaemonJson,
+    renderDhcpHosts,
     renderFirewall,
     renderFiles,
     renderHitchConf,
@@ -116,6 +117,7 @@ test("renderFiles: every file the cloud writes, each as its own renderer makes i
         registryConfig: renderRegistryConfig(m),
         dnsmasqConf: renderDnsmasqConf(m),
         dnsHosts: renderDnsHosts(m),
+        dhcpHosts: renderDhcpHosts(m),
         firewall: renderFirewall(m),
         hitchConf: renderHitchConf(m),
     });
@@ -330,7 +332,7 @@ describe("renderVcl", () => {
             ["a-b", "c"],
             ["a", "b--c"],
             ["a--b", "c"],
-            ["a-", "b"],
+            ["a-b", "c-d"],
             ["a", "probe"],
             ["probe", "a"],
         ];
@@ -340,8 +342,9 @@ describe("renderVcl", () => {
         const others = ["a", "a-b", "probe"].flatMap((a) => [vclProbeName(a), vclDirectorName(a)]);
         expect(names.some((n) => others.includes(n))).toBe(false);
         expect(new Set(others).size).toBe(others.length);
-        expect(() => vclBackendName("A", "node1")).toThrow(/not a valid name/);
-        expect(() => vclBackendName("app", "node_1")).toThrow(/not a valid name/);
+        expect(() => vclBackendName("A", "node1")).toThrow(/must be a name of lowercase letters/);
+        expect(() => vclBackendName("app", "node_1")).toThrow(/must be a name of lowercase letters/);
+        expect(() => vclBackendName("app-", "node1")).toThrow(/must not end with "-"/);
     });
 
     test("refuses what VCL cannot carry", () => {
@@ -388,13 +391,17 @@ describe("renderDnsmasqConf", () => {
             "dhcp-option=option:router",
             "dhcp-option=option:dns-server,10.10.10.1",
             "dhcp-option=option:domain-search,matrix",
-            "dhcp-host=node1,10.10.10.11",
-            "dhcp-host=node2,10.10.10.12",
-            "dhcp-host=node3,10.10.10.13",
+            `dhcp-hostsfile=${paths.container.dhcpHosts}`,
+            `dhcp-leasefile=${paths.container.dnsLeases}`,
             "dhcp-authoritative",
             "log-dhcp",
         ]);
         expect(conf).not.toMatch(/log-queries/);
+    });
+
+    test("DHCP fixed leases: one line per node, by name; none without DHCP", () => {
+        expect(renderDhcpHosts(sampleModel())).toBe("node1,10.10.10.11\nnode2,10.10.10.12\nnode3,10.10.10.13\n");
+        expect(renderDhcpHosts(sampleModel({ network: { dhcp: undefined } }))).toBe("");
     });
 
     test("no upstream servers: no no-resolv (dnsmasq uses resolv.conf); no DHCP: no dhcp lines", () => {
@@ -590,4 +597,103 @@ describe("dnsmasq accepts and serves the rendered configuration", () => {
             child.kill("SIGTERM");
         }
     }, 20_000);
+});
+
+// ------------------------------------------------------------------------------------------------
+// The real dnsmasq handing out DHCP leases, between two network namespaces joined by a veth pair
+// (root and NET_ADMIN needed, as for the lab; busybox's udhcpc is the client).
+
+describe("DHCP: the rendered configuration hands out leases in a network namespace", () => {
+    const id = `${process.pid % 100000}`;
+    const [srv, cli] = [`mxs${id}`, `mxc${id}`];
+    let dnsmasq: string;
+    let busybox: string;
+    let tmp: string;
+    let conf: string;
+    let hostsFile: string;
+    let leaseFile: string;
+    let server: ChildProcess | undefined;
+    let log = "";
+    const run = (...args: string[]) => {
+        const r = spawnSync(args[0], args.slice(1), { encoding: "utf8", timeout: 30_000 });
+        if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}${r.error?.message ?? ""}`);
+        return r.stdout;
+    };
+    const start = async () => {
+        log = "";
+        server = spawn("ip", ["netns", "exec", srv, dnsmasq, "--keep-in-foreground", "-C", conf], { stdio: ["ignore", "ignore", "pipe"] });
+        server.stderr!.on("data", (d) => (log += d));
+        for (let i = 0; i < 50 && !/DHCP, IP range/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
+        if (!/DHCP, IP range/.test(log)) throw new Error(`dnsmasq did not start DHCP:\n${log}`);
+    };
+    const stop = async () => {
+        if (!server) return;
+        const exited = new Promise((r) => server!.once("exit", r));
+        server.kill("SIGTERM");
+        await exited;
+        server = undefined;
+    };
+    /** One DHCP exchange from the client namespace, sending `hostname`; the address leased. */
+    const lease = (hostname: string) => {
+        const out = run("ip", "netns", "exec", cli, busybox, "udhcpc", "-i", "veth-c", "-n", "-q", "-f", "-t", "5", "-T", "1", "-x", `hostname:${hostname}`, "-s", path.join(tmp, "udhcpc.sh"));
+        return /^leased (\S+)$/m.exec(out)?.[1];
+    };
+
+    beforeAll(async () => {
+        dnsmasq = requireTool("dnsmasq", "dnsmasq-base");
+        busybox = requireTool("busybox", "busybox");
+        requireTool("ip", "iproute2");
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "matrix-dhcp-"));
+        fs.chmodSync(tmp, 0o755);
+        fs.writeFileSync(path.join(tmp, "udhcpc.sh"), '#!/bin/sh\n[ "$1" = bound ] && echo "leased $ip"\nexit 0\n', { mode: 0o755 });
+        run("ip", "netns", "add", srv);
+        run("ip", "netns", "add", cli);
+        run("ip", "link", "add", "veth-s", "netns", srv, "type", "veth", "peer", "name", "veth-c", "netns", cli);
+        run("ip", "-n", srv, "addr", "add", "10.10.10.1/24", "dev", "veth-s");
+        for (const [ns, dev] of [[srv, "veth-s"], [cli, "veth-c"], [srv, "lo"], [cli, "lo"]]) run("ip", "-n", ns, "link", "set", dev, "up");
+        // The rendered conf with the container paths pointed into the temp dir, DNS off (port=0).
+        const model = sampleModel({ network: { upstreamDns: [] } });
+        hostsFile = path.join(tmp, "dhcp-hosts");
+        leaseFile = path.join(tmp, "leases");
+        fs.writeFileSync(hostsFile, renderDhcpHosts(model));
+        fs.writeFileSync(path.join(tmp, "hosts"), renderDnsHosts(model));
+        conf = path.join(tmp, "dnsmasq.conf");
+        fs.writeFileSync(
+            conf,
+            renderDnsmasqConf(model)
+                .replace(paths.container.dhcpHosts, hostsFile)
+                .replace(paths.container.dnsLeases, leaseFile)
+                .replace(paths.container.dnsHosts, path.join(tmp, "hosts")) + "port=0\npid-file=\nlog-facility=-\nuser=root\n",
+        );
+        await start();
+    });
+    afterAll(async () => {
+        await stop();
+        for (const ns of [srv, cli]) spawnSync("ip", ["netns", "del", ns]);
+        if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    test("a node that sends its name gets its address; another client gets one from the range", () => {
+        expect(lease("node2")).toBe("10.10.10.12");
+        const visitor = lease("visitor");
+        expect(visitor).toMatch(/^10\.10\.10\.(1\d\d|200)$/);
+    });
+
+    test("a changed fixed lease is served after SIGHUP, by the same process (no restart)", async () => {
+        const pid = server!.pid;
+        fs.writeFileSync(hostsFile, "node2,10.10.10.42\n");
+        server!.kill("SIGHUP");
+        await new Promise((r) => setTimeout(r, 300));
+        expect(lease("node2")).toBe("10.10.10.42");
+        expect(server!.pid).toBe(pid);
+        expect(server!.exitCode).toBeNull();
+    });
+
+    test("leases survive a restart: the lease file keeps them and the client keeps its address", async () => {
+        const before = lease("visitor");
+        await stop();
+        expect(fs.readFileSync(leaseFile, "utf8")).toContain(" visitor ");
+        await start();
+        expect(lease("visitor")).toBe(before);
+    });
 });

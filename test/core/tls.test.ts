@@ -207,6 +207,7 @@ describe("config: tls and router.tls", () => {
         readFile: (f) => files[f],
         isFile: (f) => f in files,
         hashDir: () => "0".repeat(16),
+        imageId: () => undefined,
     });
     const base = (): Record<string, any> => ({
         mode: "lab",
@@ -262,7 +263,7 @@ describe("config: tls and router.tls", () => {
         ]);
         expect(problems({ ...base(), tls: { ca: { certificate: "ca.crt" } } })).toEqual([
             '  matrix:tls.ca.certificate: must be {path: "ca.crt"} or {secret: "<config key>"}',
-            "  matrix:tls.ca.key: must be an object",
+            '  matrix:tls.ca.key: is required: {secret: "<config key>"}',
         ]);
     });
 });

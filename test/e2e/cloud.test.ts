@@ -7,8 +7,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { paths } from "../../core/layout";
 import { renderScript } from "../../core/scripts";
-import { CLOUD, Load, dig, get, labObjects, must, onHost, request, requireTools, servedBy, sh } from "../../lab/driver/lab";
+import { CLOUD, Load, dig, get, labObjects, must, onHost, request, requireTools, servedBy, sh, waitFor } from "../../lab/driver/lab";
 import { applyUnderLoad, nodeLoss, successive } from "../../lab/driver/scenario";
 import { LabStack, ROOT, Step, changedCounts } from "../../lab/driver/stack";
 
@@ -24,6 +25,8 @@ let firstCreated: number;
 const extraApps: any[] = [];
 const KEEP = 4;
 
+/** The version an answer names ("<app> served by <node> (<version>)"), "" when none. */
+const versionOf = (body: string) => /\(([^)]*)\)$/.exec(body)?.[1] ?? "";
 const urlOf = (app: string) => outputs.applications[app].urls[0] as string;
 const nodesOf = (app: string): string[] => outputs.applications[app].replicas.map((r: any) => r.node).sort();
 const failuresOf = (samples: { url: string; status: number; error?: string; body: string }[]) => samples.map((f) => `${f.url} ${f.status} ${f.error ?? f.body}`);
@@ -227,6 +230,21 @@ describe("least exposure", () => {
         expect(onHost(node, ["bash", "-c", `exec 3<>/dev/tcp/${otherReplica.address}/${otherReplica.hostPort} && echo open`])).toBe("open");
     });
 
+    test("SSH host keys are pinned: each lab host offers exactly its key, and a host with another key is refused", () => {
+        const dir = path.join(ROOT, ".lab", "e2e");
+        const entry = (host: string) => fs.readFileSync(path.join(dir, "known_hosts", host), "utf8").trim();
+        const [node1, node2] = ["node1", "node2"].map(entry);
+        const port = (e: string) => /^\[127\.0\.0\.1\]:(\d+) /.exec(e)![1];
+        // What the host offers is what the stack pinned.
+        expect(must(["ssh-keyscan", "-t", "ed25519", "-p", port(node1), "127.0.0.1"]).split("\n").filter((l) => !l.startsWith("#"))[0]).toBe(entry("node1"));
+        // node1's key claimed for node2's address: the client refuses to talk to node2.
+        const forged = path.join(work, "forged_known_hosts");
+        fs.writeFileSync(forged, `${node1.replace(/^\S+/, `[127.0.0.1]:${port(node2)}`)}\n`);
+        const r = sh(["ssh", "-i", path.join(dir, "id_ed25519"), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${forged}`, "-p", port(node2), "root@127.0.0.1", "true"]);
+        expect(r.code).toBe(255);
+        expect(r.err).toContain("REMOTE HOST IDENTIFICATION HAS CHANGED");
+    });
+
     test("daemon.json: the operator's own keys survive a bootstrap; dockerd restarts only on a change, and the firewall survives it", () => {
         const node = "node2";
         const file = "/etc/docker/daemon.json";
@@ -340,7 +358,6 @@ describe("day-2 operations under load", () => {
     /** Versions of the app pushed to the registry, oldest first (a failed one excepted). */
     const pushed: string[] = [];
     /** The version an answer names ("... (v2)"); "" for a build without one. */
-    const versionOf = (body: string) => /\(([^)]*)\)$/.exec(body)?.[1] ?? "";
     /** Apply a config change under load: no request fails; the outputs follow. */
     async function changeUnderLoad(what: string, edit: () => void) {
         edit();
@@ -432,6 +449,82 @@ describe("day-2 operations under load", () => {
 
         await changeUnderLoad(`undrain ${victim}`, () => drained.delete(victim));
         for (const a of APPS) expect(nodesOf(a)).toEqual(placedBefore[a]);
+    });
+});
+
+describe("faults", () => {
+    const urls = () => APPS.map(urlOf);
+    const activeVcl = () => onHost("manager", ["docker", "exec", `${CLOUD}-router`, "varnishadm", "vcl.list"]).split("\n").find((l) => l.startsWith("active"))!.split(/\s+/).pop();
+    /** A fault under load: what failed, and seconds from the fault until every request succeeded. */
+    async function underLoad(what: string, fault: () => Promise<void>) {
+        const load = new Load(urls()).start();
+        await new Promise((r) => setTimeout(r, 1000));
+        const t0 = Date.now();
+        await fault();
+        await new Promise((r) => setTimeout(r, 2000));
+        const report = await load.stop(t0);
+        console.log(`${what}: ${JSON.stringify({ requests: report.requests, failed: report.failed, recoverySeconds: report.recoverySeconds, maxLatencyMs: report.maxLatencyMs })}`);
+        return report;
+    }
+
+    test("a VCL Varnish rejects changes nothing: the router keeps serving on its VCL, default.vcl stays, the error is Varnish's", async () => {
+        const live = onHost("manager", ["cat", paths.host.vcl]);
+        const staged = onHost("manager", ["cat", paths.host.vclStaged]);
+        const active = activeVcl();
+        onHost("manager", ["sh", "-c", `printf 'vcl 4.1;\\nbackend b none;\\nsub vcl_recv { set req.http.x = no_such_symbol; }\\n' > ${paths.host.vclStaged}`]);
+        const script = renderScript("vcl-load", { container: `${CLOUD}-router`, name: "matrix_broken", staged: paths.container.vclStaged, hostStaged: paths.host.vclStaged, hostLive: paths.host.vcl });
+        const r = sh(["docker", "exec", `${CLOUD}-lab-manager`, "sh", "-c", script]);
+        expect(r.code).toBe(1);
+        expect(r.err).toContain("Varnish rejected the new VCL; the router keeps the one it runs");
+        expect(r.err).toContain("no_such_symbol");
+        expect(onHost("manager", ["cat", paths.host.vcl])).toBe(live);
+        expect(activeVcl()).toBe(active);
+        for (const u of urls()) expect((await get(u)).status).toBe(200);
+        must(["docker", "exec", "-i", `${CLOUD}-lab-manager`, "sh", "-c", `cat > ${paths.host.vclStaged}`], 10_000, `${staged}\n`);
+    });
+
+    test("dnsmasq down: running apps keep serving", async () => {
+        const r = await underLoad("dnsmasq down 5 s", async () => {
+            onHost("manager", ["docker", "stop", `${CLOUD}-dns`]);
+            await new Promise((res) => setTimeout(res, 5000));
+            onHost("manager", ["docker", "start", `${CLOUD}-dns`]);
+        });
+        expect(failuresOf(r.failures)).toEqual([]);
+        await waitFor("dnsmasq answering again", () => (dig("10.10.10.1", "registry.matrix").length ? true : undefined), 20_000);
+    });
+
+    test("the manager restarts: routes, DNS and the registry come back without a redeploy", async () => {
+        const r = await underLoad("manager restart", async () => {
+            must(["docker", "restart", `${CLOUD}-lab-manager`], 120_000);
+            await waitFor("the router serving every app again", async () => ((await Promise.all(urls().map((u) => get(u).then((x) => x.status, () => 0)))).every((x) => x === 200) ? true : undefined), 120_000, 200);
+        });
+        // The router is the one way in: requests fail while the manager is down (logged above).
+        expect(r.requests).toBeGreaterThan(50);
+        expect(dig("10.10.10.1", "registry.matrix")).toEqual(["10.10.10.1"]);
+        await waitFor("the registry answering", async () => ((await get("http://127.0.0.1:5000/v2/")).status === 401 ? true : undefined), 60_000);
+        for (const a of APPS) expect(onHost("manager", ["docker", "exec", `${CLOUD}-registry`, "ls", `/var/lib/registry/docker/registry/v2/repositories/${a}/_manifests/tags`])).not.toBe("");
+        // Nothing drifted: the engine sees the cloud as it left it.
+        expect(changedCounts((await lab.preview()).changes)).toEqual({});
+    });
+
+    test("the registry restarts during a deploy: the up fails clearly or succeeds, and the next up converges", async () => {
+        const app = "simplewebapp2";
+        buildArgs[app] = { VERSION: "fault" };
+        lab.configure(devConfig);
+        const t0 = Date.now();
+        const first = lab.up().then(() => "succeeded", (e: Error) => e.message);
+        // Restarts through the build, push and pulls.
+        for (let i = 0; i < 5; i++) {
+            await new Promise((r) => setTimeout(r, 2000));
+            sh(["docker", "exec", `${CLOUD}-lab-manager`, "docker", "restart", "-t", "1", `${CLOUD}-registry`]);
+        }
+        const result = await first;
+        console.log(`registry restarts during a deploy: first up ${result === "succeeded" ? "succeeded" : "failed"} after ${(Date.now() - t0) / 1000} s`);
+        if (result !== "succeeded") expect(result).toMatch(/registry|push|pull|manifest|connection|EOF|refused/i);
+        const second = await lab.up();
+        outputs = second.outputs;
+        expect(versionOf((await get(urlOf(app))).body)).toBe("fault");
+        expect(changedCounts((await lab.preview()).changes)).toEqual({});
     });
 });
 
