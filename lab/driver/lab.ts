@@ -128,7 +128,10 @@ export class Load {
     private timer?: NodeJS.Timeout;
     private inFlight = new Set<Promise<void>>();
     private n = 0;
-    private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    // FIFO: every kept-alive socket is reused within a fraction of a second. LIFO (Node's default)
+    // lets some idle past Varnish's timeout_idle (5 s), and a request sent on one just as Varnish
+    // closes it fails with "socket hang up": a client artifact, seen once in a drain.
+    private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16, scheduling: "fifo" });
 
     private readonly rate: number;
     private readonly maxInFlight: number;
