@@ -104,7 +104,7 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [this.ready, ...firewall, registryCa.command] },
         );
-        this.registerOutputs({ connection: this.connection, ready: this.ready, provider: this.provider, sshArgs: this.sshArgs });
+        this.registerOutputs({ connection: this.connection, ready: this.ready, provider: this.provider, sshArgs: this.sshArgs, keyFile: this.keyFile });
     }
 
     /** Installs the firewall script and applies it; a new script applies again, and delete removes the rules. */
