@@ -230,7 +230,7 @@ export function buildProgram(io: Io, exit: (code: number) => void): Command {
             ended.forEach((e, i) => {
                 const { host, container } = replicas[i];
                 if (e.status === "rejected") reportErrors([(e.reason as Error).message]);
-                else if (e.value !== 0 && !(opts.follow && e.value === 143)) reportErrors([`${host.name}: docker logs ${container.name} exited ${e.value} (container gone?)`]);
+                else if (e.value !== 0 && !(opts.follow && (e.value === 143 || e.value === -1))) reportErrors([`${host.name}: docker logs ${container.name} exited ${e.value} (container gone?)`]);
             });
         });
 
