@@ -501,7 +501,7 @@ describe("faults", () => {
         // The router is the one way in: requests fail while the manager is down (logged above).
         expect(r.requests).toBeGreaterThan(50);
         expect(dig("10.10.10.1", "registry.matrix")).toEqual(["10.10.10.1"]);
-        await waitFor("the registry answering", async () => ((await get("http://127.0.0.1:5000/v2/")).status === 401 ? true : undefined), 60_000);
+        await waitFor("the registry answering (HTTPS, verified against the CA)", async () => ((await get("https://127.0.0.1:5000/v2/", 5000, undefined, outputs.ca)).status === 401 ? true : undefined), 60_000);
         for (const a of APPS) expect(onHost("manager", ["docker", "exec", `${CLOUD}-registry`, "ls", `/var/lib/registry/docker/registry/v2/repositories/${a}/_manifests/tags`])).not.toBe("");
         // Nothing drifted: the engine sees the cloud as it left it.
         expect(changedCounts((await lab.preview()).changes)).toEqual({});
