@@ -41,5 +41,10 @@ export const routerHttpsUrl = cloud.routerHttpsUrl;
 export const ca = cloud.ca;
 export const registry = cloud.registryAddress;
 export const nodes = cloud.nodes;
+/** What the `matrix` CLI reads: the cloud's names, every host and how to reach it (key file paths, never keys). */
+export const cloudInfo = cloud.cloud;
+export const hosts = cloud.hosts;
+/** Secret (encrypted in the state): the registry's password, for `matrix images`. */
+export const registryPassword = cloud.registryPassword;
 export const placement = cloud.placement;
 export const applications = cloud.applications;

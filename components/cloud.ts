@@ -5,6 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { allHosts, Host as HostModel, Model, PemSource, withHostPorts } from "../core/model";
 import { renderFiles, renderVcl } from "../core/render";
 import { renderScript, shq } from "../core/scripts";
+import { knownHostsPath } from "../core/ssh";
+import { serviceContainerName } from "../core/layout";
 import { registryCertRequest, routerCertRequest } from "../core/tls";
 import { Application } from "./application";
 import { Certificates } from "./certificates";
@@ -19,6 +21,27 @@ export interface CloudArgs {
     stack: string;
     /** Secret config values by key. */
     secret: (key: string) => pulumi.Output<string>;
+}
+
+/** One host as the `matrix` CLI reaches it: plain data, no secret (the key is a file path). */
+export interface HostRow {
+    name: string;
+    role: "manager" | "node";
+    address: string;
+    fqdn: string;
+    groups: string[];
+    labels: Record<string, string>;
+    drain: boolean;
+    ssh: { host: string; port: number; user: string; keyFile: pulumi.Output<string>; knownHostsFile: string };
+}
+
+/** What the CLI needs besides the hosts: names of the manager's service containers, the registry's plain coordinates. */
+export interface CloudInfo {
+    name: string;
+    domain: string;
+    mode: "lab" | "ssh";
+    router: { container: string };
+    registry: { address: string; pushAddress: string; username: string };
 }
 
 export interface PlacementRow {
@@ -37,6 +60,10 @@ export class Cloud extends pulumi.ComponentResource {
     /** The cloud's CA certificate (public): what clients and Docker engines trust. */
     readonly ca: pulumi.Output<string>;
     readonly registryAddress: string;
+    readonly cloud: CloudInfo;
+    readonly hosts: HostRow[];
+    /** Secret: the registry's password (what `matrix images` lists the registry with). */
+    readonly registryPassword: pulumi.Output<string>;
     readonly nodes: { name: string; address: string }[];
     readonly placement: PlacementRow[];
     readonly applications: Record<string, { urls: string[]; image: pulumi.Output<string>; version: string; replicas: PlacementRow[] }>;
@@ -96,7 +123,7 @@ export class Cloud extends pulumi.ComponentResource {
                     daemonJson: files.daemonJson,
                     ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args, keyFiles, this)),
                     hostKey: lab ? lab.hostKeys[h.name] : (h.ssh.hostKey ?? firstContactKey(h, this)),
-                    knownHostsFile: path.join(args.projectDir, ".lab", args.stack, "known_hosts", h.name),
+                    knownHostsFile: knownHostsPath(args.projectDir, args.stack, h.name),
                     firewall: h.role === "node" ? files.firewall : undefined,
                     registryCa,
                     registryAuth: h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
@@ -165,6 +192,24 @@ export class Cloud extends pulumi.ComponentResource {
         if (tls.enabled) this.routerHttpsUrl = `https://${host}${httpsSuffix}/`;
         this.ca = certificates.caCertificate;
         this.registryAddress = model.registry.address;
+        this.cloud = {
+            name: model.cloudName,
+            domain: model.domain,
+            mode: model.mode,
+            router: { container: serviceContainerName(model.cloudName, "router") },
+            registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, username: auth.username },
+        };
+        this.hosts = allHosts(model).map((h) => ({
+            name: h.name,
+            role: h.role,
+            address: h.address,
+            fqdn: h.fqdn,
+            groups: h.groups,
+            labels: h.labels,
+            drain: h.drain,
+            ssh: { host: h.ssh.host, port: h.ssh.port, user: h.ssh.user, keyFile: hosts[h.name].keyFile, knownHostsFile: knownHostsPath(args.projectDir, args.stack, h.name) },
+        }));
+        this.registryPassword = pulumi.secret(auth.password);
         this.nodes = model.nodes.map((n) => ({ name: n.name, address: n.address }));
         this.placement = apps.flatMap((a, i) => a.replicas.map((r) => ({ app: model.applications[i].name, node: r.node, address: r.address, hostPort: r.hostPort, container: r.container })));
         this.applications = Object.fromEntries(
@@ -187,6 +232,9 @@ export class Cloud extends pulumi.ComponentResource {
             routerHttpsUrl: this.routerHttpsUrl,
             ca: this.ca,
             registryAddress: this.registryAddress,
+            cloud: this.cloud,
+            hosts: this.hosts,
+            registryPassword: this.registryPassword,
             nodes: this.nodes,
             placement: this.placement,
             applications: this.applications,

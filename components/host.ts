@@ -5,6 +5,7 @@ import { contentHash } from "../core/hash";
 import { paths, registryCaPath } from "../core/layout";
 import * as model from "../core/model";
 import { renderScript, shq } from "../core/scripts";
+import { knownHostsEntry, sshClientOptions } from "../core/ssh";
 import { remoteFile } from "./remoteFile";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
@@ -40,6 +41,8 @@ export class Host extends pulumi.ComponentResource {
     readonly provider: docker.Provider;
     /** Options of the local ssh client for this host (key file, host-key policy). */
     readonly sshArgs: pulumi.Output<string[]>;
+    /** The private key's file on this machine (a path, not secret): what `matrix` hands its ssh client. */
+    readonly keyFile: pulumi.Output<string>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Host", name, {}, opts);
@@ -78,20 +81,20 @@ export class Host extends pulumi.ComponentResource {
         );
 
         // The local ssh client (docker provider, image shipping) checks the same pinned key.
-        const entryHost = host.ssh.port === 22 ? host.ssh.host : `[${host.ssh.host}]:${host.ssh.port}`;
         const knownHost = new command.local.Command(
             `${name}-known-host`,
             {
-                create: pulumi.output(args.hostKey).apply((k) => renderScript("known-host", { host: host.name, file: args.knownHostsFile, entry: `${entryHost} ${k.trim()}` })),
+                create: pulumi.output(args.hostKey).apply((k) => renderScript("known-host", { host: host.name, file: args.knownHostsFile, entry: knownHostsEntry(host.ssh.host, host.ssh.port, k) })),
                 delete: `rm -f ${shq(args.knownHostsFile)}`,
                 addPreviousOutputInEnv: false,
             },
             { parent: this },
         );
         // The key travels as a file path for the local ssh client, never inside a URL.
+        this.keyFile = pulumi.unsecret(pulumi.output(args.privateKeyPath));
         this.sshArgs = pulumi
-            .all([pulumi.unsecret(pulumi.output(args.privateKeyPath)), knownHost.stdout])
-            .apply(([key]) => ["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${args.knownHostsFile}`]);
+            .all([this.keyFile, knownHost.stdout])
+            .apply(([key]) => sshClientOptions(key, args.knownHostsFile));
         this.provider = new docker.Provider(
             `${name}-docker`,
             {
@@ -101,7 +104,7 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [this.ready, ...firewall, registryCa.command] },
         );
-        this.registerOutputs({ connection: this.connection, ready: this.ready, provider: this.provider, sshArgs: this.sshArgs });
+        this.registerOutputs({ connection: this.connection, ready: this.ready, provider: this.provider, sshArgs: this.sshArgs, keyFile: this.keyFile });
     }
 
     /** Installs the firewall script and applies it; a new script applies again, and delete removes the rules. */

@@ -87,10 +87,10 @@ describe("dev stack resource graph (mocks)", () => {
 
     test("each component registers its public fields as outputs", () => {
         const registered = (type: string, name: string) => run.componentOutputs[run.byName(`matrix:index:${type}`, name).urn];
-        expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "nodes", "placement", "registryAddress", "routerHttpsUrl", "routerUrl"]);
+        expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "cloud", "hosts", "nodes", "placement", "registryAddress", "registryPassword", "routerHttpsUrl", "routerUrl"]);
         expect(registered("Certificates", "certificates")).toEqual(["caCertificate", "issued"]);
         expect(registered("Lab", "lab")).toEqual(["hostKeys", "machines", "privateKey", "privateKeyPath"]);
-        expect(registered("Host", "node1")).toEqual(["connection", "provider", "ready", "sshArgs"]);
+        expect(registered("Host", "node1")).toEqual(["connection", "keyFile", "provider", "ready", "sshArgs"]);
         expect(registered("Manager", "manager")).toEqual(["image", "ready"]);
         expect(registered("Registry", "manager-registry")).toEqual(["ready"]);
         expect(registered("Dns", "manager-dns")).toEqual(["container", "ready"]);
@@ -233,7 +233,11 @@ describe("secrets stay secret (ssh mode, registry auth, secret env)", () => {
             const plain = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !r.secretInputs.includes(k))));
             expect(plain).not.toMatch(/s3cret-pw|t0ken|PRIVATE KEY/);
         }
-        expect(JSON.stringify(run.outputs)).not.toMatch(/s3cret-pw|t0ken|PRIVATE KEY/);
+        // The registry's password is one stack output, and a secret one (for `matrix images`).
+        expect(run.secretOutputs).toEqual(["registryPassword"]);
+        expect(run.outputs.registryPassword).toBe("s3cret-pw");
+        const plainOutputs = Object.fromEntries(Object.entries(run.outputs).filter(([k]) => !run.secretOutputs.includes(k)));
+        expect(JSON.stringify(plainOutputs)).not.toMatch(/s3cret-pw|t0ken|PRIVATE KEY/);
     });
 
     test("ssh mode: a secret key reaches the provider's ssh client as a private file in the project, removed on destroy", () => {

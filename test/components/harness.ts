@@ -29,6 +29,8 @@ export interface Registered {
 export interface Run {
     resources: Registered[];
     outputs: Record<string, unknown>;
+    /** The stack outputs that are secret (encrypted in the state, "[secret]" in `pulumi stack output`). */
+    secretOutputs: string[];
     /** Output names each component registered, by URN. */
     componentOutputs: Record<string, string[]>;
     /** The program's error, if it threw before registering its resources. */
@@ -53,7 +55,7 @@ export async function runProgram(config: Record<string, any>, secrets: Record<st
     // The mock runtime may report still-pending promises at exit; the JSON on stdout is what counts.
     const out = child.stdout.toString();
     if (!out.startsWith("{")) throw new Error(`mocked run failed:\n${child.stderr}`);
-    const { resources, outputs, componentOutputs, error } = JSON.parse(out) as { resources: Registered[]; outputs: Record<string, unknown>; componentOutputs: Record<string, string[]>; error?: string };
+    const { resources, outputs, secretOutputs, componentOutputs, error } = JSON.parse(out) as { resources: Registered[]; outputs: Record<string, unknown>; secretOutputs?: string[]; componentOutputs: Record<string, string[]>; error?: string };
     // The engine rejects two resources with one URN; the mock runtime does not, so check here.
     const seen = new Set<string>();
     for (const r of resources) {
@@ -65,5 +67,5 @@ export async function runProgram(config: Record<string, any>, secrets: Record<st
         if (!r) throw new Error(`no ${type} named ${name}; have: ${resources.map((x) => `${x.type}::${x.name}`).join(", ")}`);
         return r;
     };
-    return { resources, outputs, componentOutputs: componentOutputs ?? {}, error, byName: find, ofType: (t) => resources.filter((r) => r.type === t) };
+    return { resources, outputs, secretOutputs: secretOutputs ?? [], componentOutputs: componentOutputs ?? {}, error, byName: find, ofType: (t) => resources.filter((r) => r.type === t) };
 }

@@ -103,8 +103,16 @@ async function main() {
     last = Date.now();
     while (pending > 0 || Date.now() - last < 500) await new Promise((r) => setTimeout(r, 25));
     const outputs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await new Promise((r) => (v as pulumi.Output<unknown>).apply(r)) : v;
-    await print(JSON.stringify({ resources, outputs, componentOutputs }));
+    const secretOutputs: string[] = [];
+    for (const [k, v] of Object.entries(program)) {
+        if (!pulumi.Output.isInstance(v)) {
+            outputs[k] = v;
+            continue;
+        }
+        if (await pulumi.isSecret(v as pulumi.Output<unknown>)) secretOutputs.push(k);
+        outputs[k] = await new Promise((r) => (v as pulumi.Output<unknown>).apply(r));
+    }
+    await print(JSON.stringify({ resources, outputs, secretOutputs, componentOutputs }));
 }
 main().then(
     () => process.exit(0),
