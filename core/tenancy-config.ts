@@ -1,7 +1,10 @@
 // Validation of tenants, instances, pools and allocations (config.ts calls checkTenancy once the
 // nodes and apps are known). Every mistake is one problem at its key path, with the fix. The
-// allocators (tenancy.ts) run in declaration order: pools' allocations, then instances, each
-// seeing only what came before it, so appending never moves anything already placed.
+// allocators (tenancy.ts) run in declaration order: allocations, then instances, each seeing only
+// what came before it, so appending never moves anything already placed. Hence exclusivity is
+// between allocations (a machine in an exclusive allocation is in no other allocation), and
+// instances placed by node, pool or selector do not look at allocations: if they did, an
+// appended allocation could push an earlier instance off its machine.
 import { durationMs, cpusetCpus } from "./formats";
 import { Allocation, Host, Instance, NodeCapacity, Pool, Tenancy, TenantNetwork } from "./model";
 import { Problems } from "./problems";
@@ -74,6 +77,8 @@ function checkTenants({ cfg, at, problems }: TenancyInput): Map<string, { name: 
 
 interface PoolFacts extends Pool {
     where: string;
+    /** False when the pool itself is wrong (reported there): what uses it is not checked again. */
+    valid: boolean;
 }
 
 function checkPools({ cfg, nodes, nodesKnown, manager, at, problems }: TenancyInput): Map<string, PoolFacts> {
@@ -82,6 +87,8 @@ function checkPools({ cfg, nodes, nodesKnown, manager, at, problems }: TenancyIn
         const w = (...k: PropertyKey[]) => at("pools", i, ...k);
         if (out.has(p.name)) return problems.report(w("name"), `"${p.name}" is already defined at ${out.get(p.name)!.where}`);
         let members: string[] = [];
+        let valid = true;
+        if (!!p.selector === !!p.nodes) valid = false;
         if (!!p.selector === !!p.nodes) problems.report(w(), 'set either "selector" ({group, labels}) or "nodes" (a list), not both or neither');
         else if (p.nodes) {
             p.nodes.forEach((n, j) => {
@@ -93,9 +100,10 @@ function checkPools({ cfg, nodes, nodesKnown, manager, at, problems }: TenancyIn
         } else {
             const { group, labels = {} } = p.selector!;
             members = nodes.filter((n) => (!group || n.groups.includes(group)) && Object.entries(labels).every(([k, v]) => n.labels[k] === v)).map((n) => n.name);
+            if (nodesKnown && members.length === 0) valid = false;
             if (nodesKnown && members.length === 0) problems.report(w("selector"), `matches no node (the nodes' groups: ${known([...new Set(nodes.flatMap((n) => n.groups))].sort())}); fix the selector or add nodes to the group`);
         }
-        out.set(p.name, { name: p.name, nodes: members, where: at("pools", i) });
+        out.set(p.name, { name: p.name, nodes: members, where: at("pools", i), valid });
     });
     return out;
 }
@@ -122,6 +130,7 @@ function checkAllocations(t: TenancyInput, pools: Map<string, PoolFacts>, tenant
             if (cfg.pools) problems.report(w("pool"), `pool "${a.pool}" is not defined in matrix:pools (known: ${known([...pools.keys()])})`);
             return;
         }
+        if (!pool.valid) return;
         const drained = new Set(nodes.filter((n) => n.drain).map((n) => n.name));
         requests.push({ name: a.name, nodes: pool.nodes.filter((n) => !drained.has(n)), count: a.count, exclusive: a.exclusive });
     });
@@ -157,8 +166,6 @@ function checkInstances(t: TenancyInput, tenants: Map<string, unknown>, pools: M
             if (app.cpuset && s.cores) s.cores.pin(cpuList(app.cpuset).filter((c) => c < s.cores!.cores), `app "${app.name}" (${app.where}.cpuset)`);
             s.promised += app.memory ?? 0;
         }
-    const exclusive = new Map<string, string>();
-    for (const a of allocations.values()) if (a.exclusive) for (const n of a.nodes ?? []) exclusive.set(n, a.name);
     const seen = new Map<string, string>();
     const pinned = new Map<string, number[]>();
     const instances: Instance[] = [];
@@ -173,7 +180,7 @@ function checkInstances(t: TenancyInput, tenants: Map<string, unknown>, pools: M
         if (owner) problems.report(w("name"), `makes the DNS name ${fqdn}, which is already ${owner}; choose another instance name`);
         if (fqdn.length > 253) problems.report(w("name"), `makes the DNS name ${fqdn} ${fqdn.length} characters long (at most 253); shorten it or the domain`);
         const limits = instanceLimits(t, x, w);
-        const node = placeInstance(t, x, w, { pools, allocations, exclusive, state, limits, pinned });
+        const node = placeInstance(t, x, w, { pools, allocations, state, limits, pinned });
         if (!node) return;
         instances.push({
             tenant: x.tenant,
@@ -228,7 +235,6 @@ function instanceLimits({ parseSize, problems }: TenancyInput, x: InstanceConfig
 interface PlaceContext {
     pools: Map<string, PoolFacts>;
     allocations: Map<string, AllocationFacts>;
-    exclusive: Map<string, string>;
     state: Map<string, NodeState>;
     limits: Limits;
     /** Cores the allocator gave each instance (by tenant/name). */
@@ -253,9 +259,9 @@ function placeInstance(t: TenancyInput, x: InstanceConfig, w: (...k: PropertyKey
         const s = state.get(n)!;
         const out: { cpus?: string; cpuset?: string; memory?: string } = {};
         const pinKey = limits.cpuset ? "cpuset" : "cpus";
-        if ((limits.cpus || limits.cpuset) && !s.cores) out[pinKey] = `node "${n}" does not declare its cores (${t.at("nodes", nodes.findIndex((h) => h.name === n), "cpus")}), which pinning needs`;
-        else if (limits.cpus && !limits.cpuset && s.cores!.free().length < limits.cpus) out.cpus = `node "${n}" has ${plural(s.cores!.free().length, "free core")} of ${s.cores!.cores}`;
-        if (limits.memory && s.memory !== undefined && s.memory - s.promised < limits.memory) out.memory = `node "${n}" has ${s.memory - s.promised} MiB free of ${s.memory} MiB`;
+        if ((limits.cpus || limits.cpuset) && !s.cores) out[pinKey] = `does not declare its cores (${t.at("nodes", nodes.findIndex((h) => h.name === n), "cpus")}), which pinning needs`;
+        else if (limits.cpus && !limits.cpuset && s.cores!.free().length < limits.cpus) out.cpus = `has ${plural(s.cores!.free().length, "free core")} of ${s.cores!.cores}`;
+        if (limits.memory && s.memory !== undefined && s.memory - s.promised < limits.memory) out.memory = `has ${s.memory - s.promised} MiB free of ${s.memory} MiB`;
         return out;
     };
     const room = (n: string) => Object.keys(lacks(n)).length === 0;
@@ -265,8 +271,6 @@ function placeInstance(t: TenancyInput, x: InstanceConfig, w: (...k: PropertyKey
         const host = nodes.find((h) => h.name === n);
         if (!host) return void problems.report(w("node"), n === t.manager ? `"${n}" is the manager, which runs no instances; name a node of matrix:nodes` : `node "${n}" is not defined in matrix:nodes (known: ${known(nodes.map((h) => h.name))})`);
         if (host.drain) return void problems.report(w("node"), `node "${n}" is drained (drain: true in matrix:nodes); place the instance elsewhere or undrain the node`);
-        const held = c.exclusive.get(n);
-        if (held) return void problems.report(w("node"), `node "${n}" is held by the exclusive allocation "${held}"; use allocation: ${held} (its tenant's instances) or another node`);
         node = n;
     }
     if (way !== "node") {
@@ -282,17 +286,18 @@ function placeInstance(t: TenancyInput, x: InstanceConfig, w: (...k: PropertyKey
         } else if (way === "pool") {
             const p = c.pools.get(x.pool!);
             if (!p) return void (t.cfg.pools && problems.report(w("pool"), `pool "${x.pool}" is not defined in matrix:pools (known: ${known([...c.pools.keys()])})`));
-            candidates = p.nodes.filter((n) => !c.exclusive.has(n));
+            if (!p.valid) return undefined;
+            candidates = p.nodes;
             what = `pool "${p.name}"`;
         } else {
             const { group, labels = {} } = x.selector!;
-            candidates = nodes.filter((n) => (!group || n.groups.includes(group)) && Object.entries(labels).every(([k, v]) => n.labels[k] === v) && !c.exclusive.has(n.name)).map((n) => n.name);
+            candidates = nodes.filter((n) => (!group || n.groups.includes(group)) && Object.entries(labels).every(([k, v]) => n.labels[k] === v)).map((n) => n.name);
             what = "the selector";
         }
         candidates = candidates.filter((n) => !nodes.find((h) => h.name === n)!.drain);
         node = rendezvous(id, candidates).find(room);
         if (!node) {
-            const why = candidates.length ? candidates.map((n) => Object.values(lacks(n)).join(", ")).join("; ") : "none of its nodes is free of exclusive allocations and undrained";
+            const why = candidates.length ? candidates.map((n) => `node "${n}" ${Object.values(lacks(n)).join(" and ")}`).join("; ") : "all of its nodes are drained";
             const needs = [limits.cpus && plural(limits.cpus, "core"), limits.memory && `${limits.memory} MiB`].filter(Boolean).join(", ");
             return void problems.report(w(way), `no node of ${what} has room for this instance${needs ? ` (${needs})` : ""}: ${why}; lower its limits, free capacity, or add nodes`);
         }
@@ -300,10 +305,10 @@ function placeInstance(t: TenancyInput, x: InstanceConfig, w: (...k: PropertyKey
         const missing = lacks(node!);
         if (missing.cpus || missing.cpuset) {
             const key = missing.cpus ? "cpus" : "cpuset";
-            const text = missing[key]!;
+            const text = `node "${node}" ${missing[key]!}`;
             problems.report(w(key), /declare/.test(text) ? `cannot be pinned: ${text}; set it` : `${limits.cpus} cores do not fit: ${text}; lower it, free cores, or place the instance on another node`);
         }
-        if (missing.memory) problems.report(w("memory"), `${limits.memory} MiB does not fit: ${missing.memory} (memory limits of instances and apps); lower it or place the instance on another node`);
+        if (missing.memory) problems.report(w("memory"), `${limits.memory} MiB does not fit: node "${node}" ${missing.memory} (memory limits of instances and apps); lower it or place the instance on another node`);
         if (Object.keys(missing).length) return undefined;
     }
     const s = state.get(node!)!;

@@ -1,8 +1,9 @@
 // Allocators of the tenancy half: machines of pools, CPU cores and memory of nodes, tenant
 // subnets and instance addresses. Pure and deterministic. Requests are served in declaration
 // order and each sees only the ones before it, so a request appended to the config never moves
-// an earlier one (its machines, its node, its cores). Slots (subnets, addresses) come from a
-// hash of the owner's name, probing on a clash, so they do not depend on the order at all.
+// an earlier one (its machines, its node, its cores, its subnet and address). Slots (subnets,
+// addresses) come from a hash of the owner's name, probing on a clash, so they hardly depend on
+// the order at all.
 import { sha256 } from "./hash";
 
 /** Rendezvous (highest-random-weight) order of `candidates` for `owner`: independent of every other owner. */
@@ -121,13 +122,14 @@ export class CoreMap {
 
 /**
  * A slot in [0, size) for each key: first choice from a hash of the key, the next free one on a
- * clash, keys taken in name order (the key sorting first keeps its slot). A key's slot depends on
- * the other keys only on a clash. Undefined for keys that found no slot (size exceeded).
+ * clash, keys taken in the given (declaration) order, so an appended key never takes an earlier
+ * one's slot. A key's slot depends on the others only on a clash (removing a key can move a later
+ * one that had clashed with it). Undefined for keys that found no slot (size exceeded).
  */
 export function hashSlots(keys: readonly string[], size: number, taken: ReadonlySet<number> = new Set()): Map<string, number | undefined> {
     const used = new Set(taken);
     const out = new Map<string, number | undefined>();
-    for (const key of [...new Set(keys)].sort()) {
+    for (const key of new Set(keys)) {
         const first = parseInt(sha256(key).slice(0, 8), 16) % size;
         let slot: number | undefined;
         for (let i = 0; i < size && slot === undefined; i++) if (!used.has((first + i) % size)) slot = (first + i) % size;
