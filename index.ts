@@ -43,3 +43,7 @@ export const registry = cloud.registryAddress;
 export const nodes = cloud.nodes;
 export const placement = cloud.placement;
 export const applications = cloud.applications;
+/** Pools, allocations and free capacity (cores, memory) per node. */
+export const pools = cloud.pools;
+/** Tenants' instances: node, address, DNS name and the ssh command line through the jump host. */
+export const tenants = cloud.tenants;

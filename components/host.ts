@@ -25,6 +25,8 @@ export interface HostArgs {
     firewall?: string;
     /** The CA dockerd trusts for the registry (`<manager fqdn>:<port>`): /etc/docker/certs.d/<address>/ca.crt. */
     registryCa: { address: string; certificate: pulumi.Input<string> };
+    /** ssh mode: the host this one is dialed through (its connection, key file and pinned known_hosts). */
+    via?: { ssh: model.SshConnection; privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string>; hostKey: pulumi.Input<string>; knownHostsFile: string };
     /** Registry credentials for pulls through this host's Docker provider. */
     registryAuth?: { address: string; username: string; password: pulumi.Input<string> };
 }
@@ -44,7 +46,10 @@ export class Host extends pulumi.ComponentResource {
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Host", name, {}, opts);
         const { host } = args;
-        const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey), hostKey: args.hostKey };
+        const via = args.via;
+        // Through the jump host, whose key is verified too (unset, the provider would ignore it).
+        const proxy = via && { host: via.ssh.host, port: via.ssh.port, user: via.ssh.user, privateKey: pulumi.secret(via.privateKey), hostKey: via.hostKey };
+        const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey), hostKey: args.hostKey, ...(proxy ? { proxy } : {}) };
 
         // A freshly created host may not accept SSH yet: keep dialing, bounded by the timeout.
         const reachable = new command.remote.Command(
@@ -90,8 +95,12 @@ export class Host extends pulumi.ComponentResource {
         );
         // The key travels as a file path for the local ssh client, never inside a URL.
         this.sshArgs = pulumi
-            .all([pulumi.unsecret(pulumi.output(args.privateKeyPath)), knownHost.stdout])
-            .apply(([key]) => ["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${args.knownHostsFile}`]);
+            .all([pulumi.unsecret(pulumi.output(args.privateKeyPath)), knownHost.stdout, via ? pulumi.unsecret(pulumi.output(via.privateKeyPath)) : ""])
+            .apply(([key, , viaKey]) => [
+                "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${args.knownHostsFile}`,
+                // ProxyJump would not pass our key and known_hosts to the first hop: a ProxyCommand states them.
+                ...(via ? ["-o", `ProxyCommand=${proxyCommand(via, viaKey)}`] : []),
+            ]);
         this.provider = new docker.Provider(
             `${name}-docker`,
             {
@@ -119,4 +128,11 @@ export class Host extends pulumi.ComponentResource {
             { parent: this, dependsOn: [file.command] },
         );
     }
+}
+
+/** The ssh client line that opens the jump host's stdio tunnel to the target (%h:%p), verifying the jump host's key. */
+export function proxyCommand(via: { ssh: model.SshConnection; knownHostsFile: string }, keyFile: string): string {
+    return ["ssh", "-i", keyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${via.knownHostsFile}`, "-p", String(via.ssh.port), "-W", "%h:%p", `${via.ssh.user}@${via.ssh.host}`]
+        .map(shq)
+        .join(" ");
 }

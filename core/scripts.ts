@@ -26,7 +26,10 @@ export type ScriptName =
     | "host-key-scan"
     | "known-host"
     | "tls-ca"
-    | "tls-leaf";
+    | "tls-leaf"
+    | "tenant-routes"
+    | "instance-agent"
+    | "instance-agent-start";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
 export type ScriptVars = Record<string, string | number | boolean | readonly string[] | readonly Record<string, string>[]>;
