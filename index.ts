@@ -48,3 +48,7 @@ export const hosts = cloud.hosts;
 export const registryPassword = cloud.registryPassword;
 export const placement = cloud.placement;
 export const applications = cloud.applications;
+/** Pools, allocations and free capacity (cores, memory) per node. */
+export const pools = cloud.pools;
+/** Tenants' instances: node, address, DNS name and the ssh command line through the jump host. */
+export const tenants = cloud.tenants;

@@ -11,6 +11,18 @@ import { CliError } from "./errors";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
+interface SshRow {
+    host: string;
+    port: number;
+    user: string;
+    keyFile: string;
+    knownHostsFile: string;
+    via?: SshRow;
+}
+const sshSchema: z.ZodType<SshRow> = z.lazy(() =>
+    z.object({ host: z.string(), port: z.number(), user: z.string(), keyFile: z.string(), knownHostsFile: z.string(), via: sshSchema.optional() }),
+);
+
 const hostSchema = z.object({
     name: z.string(),
     role: z.enum(["manager", "node"]),
@@ -19,7 +31,7 @@ const hostSchema = z.object({
     groups: z.array(z.string()),
     labels: z.record(z.string(), z.string()),
     drain: z.boolean(),
-    ssh: z.object({ host: z.string(), port: z.number(), user: z.string(), keyFile: z.string(), knownHostsFile: z.string() }),
+    ssh: sshSchema,
 });
 
 const outputsSchema = z.object({
@@ -42,8 +54,9 @@ const outputsSchema = z.object({
 export type HostInfo = z.infer<typeof hostSchema>;
 export type Outputs = z.infer<typeof outputsSchema>;
 
+/** The stack's row is already the shape the shared ssh client definition takes (via included). */
 export function sshTarget(h: HostInfo): SshTarget {
-    return { host: h.ssh.host, port: h.ssh.port, user: h.ssh.user, keyFile: h.ssh.keyFile, knownHostsFile: h.ssh.knownHostsFile };
+    return h.ssh;
 }
 
 export interface OutputSource {

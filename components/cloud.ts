@@ -13,6 +13,7 @@ import { Certificates } from "./certificates";
 import { Host } from "./host";
 import { Lab } from "./lab";
 import { Manager } from "./manager";
+import { InstanceRow, Tenancy } from "./tenancy";
 
 export interface CloudArgs {
     model: Model;
@@ -32,7 +33,17 @@ export interface HostRow {
     groups: string[];
     labels: Record<string, string>;
     drain: boolean;
-    ssh: { host: string; port: number; user: string; keyFile: pulumi.Output<string>; knownHostsFile: string };
+    ssh: SshRow;
+}
+
+/** How the local ssh client reaches a host; `via`: the host it is dialed through (nodes behind the manager). */
+interface SshRow {
+    host: string;
+    port: number;
+    user: string;
+    keyFile: pulumi.Output<string>;
+    knownHostsFile: string;
+    via?: SshRow;
 }
 
 /** What the CLI needs besides the hosts: names of the manager's service containers, the registry's plain coordinates. */
@@ -67,6 +78,10 @@ export class Cloud extends pulumi.ComponentResource {
     readonly nodes: { name: string; address: string }[];
     readonly placement: PlacementRow[];
     readonly applications: Record<string, { urls: string[]; image: pulumi.Output<string>; version: string; replicas: PlacementRow[] }>;
+    /** Pools, allocations and each node's free capacity (plain data from the model). */
+    readonly pools: ReturnType<typeof poolsOutput>;
+    /** Tenants' instances: node, address, DNS name, ssh command line. */
+    readonly tenants: Record<string, InstanceRow[]>;
 
     constructor(name: string, args: CloudArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Cloud", name, {}, opts);
@@ -90,6 +105,7 @@ export class Cloud extends pulumi.ComponentResource {
                           routerPort: model.router.port,
                           registryPort: model.registry.port,
                           routerTlsPort: model.router.tls.enabled ? model.router.tls.port : undefined,
+                          jumpPort: model.tenancy.tenants.length ? model.tenancy.jumpPort : undefined,
                           projectDir: args.projectDir,
                           stack: args.stack,
                       },
@@ -115,20 +131,28 @@ export class Cloud extends pulumi.ComponentResource {
         const registryCa = { address: model.registry.address, certificate: certificates.caCertificate };
         const hosts: Record<string, Host> = {};
         const keyFiles = new Map<string, pulumi.Output<string>>();
-        for (const h of allHosts(model)) {
+        const hostInputs = new Map<string, { privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string>; hostKey: pulumi.Input<string>; knownHostsFile: string }>();
+        // Hosts dialed through another come after it.
+        for (const h of [...allHosts(model)].sort((a, b) => Number(!!a.ssh.via) - Number(!!b.ssh.via))) {
+            const key = lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args, keyFiles, this);
+            const hostKey = lab ? lab.hostKeys[h.name] : (h.ssh.hostKey ?? firstContactKey(h, this));
+            const knownHostsFile = knownHostsPath(args.projectDir, args.stack, h.name);
+            hostInputs.set(h.name, { ...key, hostKey, knownHostsFile });
+            const viaHost = h.ssh.via ? allHosts(model).find((x) => x.name === h.ssh.via)! : undefined;
             hosts[h.name] = new Host(
                 h.name,
                 {
                     host: h,
                     daemonJson: files.daemonJson,
-                    ...(lab ? { privateKey: lab.privateKey, privateKeyPath: lab.privateKeyPath } : sshKey(h, args, keyFiles, this)),
-                    hostKey: lab ? lab.hostKeys[h.name] : (h.ssh.hostKey ?? firstContactKey(h, this)),
-                    knownHostsFile: knownHostsPath(args.projectDir, args.stack, h.name),
+                    ...key,
+                    hostKey,
+                    knownHostsFile,
+                    via: viaHost && { ssh: viaHost.ssh, ...hostInputs.get(viaHost.name)! },
                     firewall: h.role === "node" ? files.firewall : undefined,
                     registryCa,
                     registryAuth: h.role === "node" ? { address: model.registry.address, ...auth } : undefined,
                 },
-                { parent: this, dependsOn: lab ? [lab.machines[h.name]] : [] },
+                { parent: this, dependsOn: [...(lab ? [lab.machines[h.name]] : []), ...(viaHost ? [hosts[viaHost.name].provider] : [])] },
             );
         }
         const manager = new Manager(
@@ -183,6 +207,13 @@ export class Cloud extends pulumi.ComponentResource {
             tls: routerCertificate ? { proxyPort: tls.proxyPort, conf: files.hitchConf!, ...routerCertificate } : undefined,
         });
 
+        const tenancy =
+            model.tenancy.tenants.length || model.tenancy.instances.length
+                ? new Tenancy("tenancy", { model, hosts, projectDir: args.projectDir, managerReady: manager.ready }, { parent: this })
+                : undefined;
+        this.pools = poolsOutput(model);
+        this.tenants = Object.fromEntries(model.tenancy.tenants.map((x) => [x.name, (tenancy?.instances ?? []).filter((i) => i.tenant === x.name)]));
+
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;
         const host = lab ? "127.0.0.1" : model.manager.address;
@@ -199,6 +230,10 @@ export class Cloud extends pulumi.ComponentResource {
             router: { container: serviceContainerName(model.cloudName, "router") },
             registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, username: auth.username },
         };
+        const sshRow = (h: HostModel): SshRow => {
+            const via = h.ssh.via ? allHosts(model).find((x) => x.name === h.ssh.via) : undefined;
+            return { host: h.ssh.host, port: h.ssh.port, user: h.ssh.user, keyFile: hosts[h.name].keyFile, knownHostsFile: knownHostsPath(args.projectDir, args.stack, h.name), ...(via ? { via: sshRow(via) } : {}) };
+        };
         this.hosts = allHosts(model).map((h) => ({
             name: h.name,
             role: h.role,
@@ -207,7 +242,7 @@ export class Cloud extends pulumi.ComponentResource {
             groups: h.groups,
             labels: h.labels,
             drain: h.drain,
-            ssh: { host: h.ssh.host, port: h.ssh.port, user: h.ssh.user, keyFile: hosts[h.name].keyFile, knownHostsFile: knownHostsPath(args.projectDir, args.stack, h.name) },
+            ssh: sshRow(h),
         }));
         this.registryPassword = pulumi.secret(auth.password);
         this.nodes = model.nodes.map((n) => ({ name: n.name, address: n.address }));
@@ -238,8 +273,34 @@ export class Cloud extends pulumi.ComponentResource {
             nodes: this.nodes,
             placement: this.placement,
             applications: this.applications,
+            pools: this.pools,
+            tenants: this.tenants,
         });
     }
+}
+
+/** The `describe` view of pools: members, allocations (who holds which machines) and free capacity per node. */
+export function poolsOutput(model: Model) {
+    const t = model.tenancy;
+    const heldBy = (node: string) => t.allocations.filter((a) => a.nodes.includes(node)).map((a) => a.name);
+    return {
+        pools: Object.fromEntries(
+            t.pools.map((p) => [p.name, { nodes: p.nodes, free: p.nodes.filter((n) => !t.allocations.some((a) => a.exclusive && a.nodes.includes(n))) }]),
+        ),
+        allocations: Object.fromEntries(t.allocations.map((a) => [a.name, { pool: a.pool, for: a.tenant ?? a.purpose ?? "", exclusive: a.exclusive, nodes: a.nodes }])),
+        capacity: Object.fromEntries(
+            t.capacity.map((c) => [
+                c.node,
+                {
+                    cores: c.cores ?? null,
+                    coresFree: c.cores === undefined ? null : c.cores - c.pinnedCores.length,
+                    memoryMiB: c.memory ?? null,
+                    memoryFreeMiB: c.memory === undefined ? null : c.memory - c.memoryPromised,
+                    allocations: heldBy(c.node),
+                },
+            ]),
+        ),
+    };
 }
 
 /** A PEM text from the config: a file on this machine, or a secret config key. */

@@ -26,6 +26,8 @@ export interface HostArgs {
     firewall?: string;
     /** The CA dockerd trusts for the registry (`<manager fqdn>:<port>`): /etc/docker/certs.d/<address>/ca.crt. */
     registryCa: { address: string; certificate: pulumi.Input<string> };
+    /** ssh mode: the host this one is dialed through (its connection, key file and pinned known_hosts). */
+    via?: { ssh: model.SshConnection; privateKey: pulumi.Input<string>; privateKeyPath: pulumi.Input<string>; hostKey: pulumi.Input<string>; knownHostsFile: string };
     /** Registry credentials for pulls through this host's Docker provider. */
     registryAuth?: { address: string; username: string; password: pulumi.Input<string> };
 }
@@ -47,7 +49,10 @@ export class Host extends pulumi.ComponentResource {
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Host", name, {}, opts);
         const { host } = args;
-        const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey), hostKey: args.hostKey };
+        const via = args.via;
+        // Through the jump host, whose key is verified too (unset, the provider would ignore it).
+        const proxy = via && { host: via.ssh.host, port: via.ssh.port, user: via.ssh.user, privateKey: pulumi.secret(via.privateKey), hostKey: via.hostKey };
+        const base = { host: host.ssh.host, port: host.ssh.port, user: host.ssh.user, privateKey: pulumi.secret(args.privateKey), hostKey: args.hostKey, ...(proxy ? { proxy } : {}) };
 
         // A freshly created host may not accept SSH yet: keep dialing, bounded by the timeout.
         const reachable = new command.remote.Command(
@@ -93,8 +98,10 @@ export class Host extends pulumi.ComponentResource {
         // The key travels as a file path for the local ssh client, never inside a URL.
         this.keyFile = pulumi.unsecret(pulumi.output(args.privateKeyPath));
         this.sshArgs = pulumi
-            .all([this.keyFile, knownHost.stdout])
-            .apply(([key]) => sshClientOptions(key, args.knownHostsFile));
+            .all([this.keyFile, knownHost.stdout, via ? pulumi.unsecret(pulumi.output(via.privateKeyPath)) : ""])
+            .apply(([key, , viaKey]) =>
+                sshClientOptions(key, args.knownHostsFile, via && { host: via.ssh.host, port: via.ssh.port, user: via.ssh.user, keyFile: viaKey, knownHostsFile: via.knownHostsFile }),
+            );
         this.provider = new docker.Provider(
             `${name}-docker`,
             {

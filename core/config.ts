@@ -8,7 +8,8 @@ import { z } from "zod";
 import { baseImages } from "./build";
 import { cpusetCpus, durationMs } from "./formats";
 import { contentHash, directoryHash } from "./hash";
-import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection } from "./model";
+import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection, Tenancy } from "./model";
+import { checkTenancy } from "./tenancy-config";
 import { goDuration } from "./replica";
 import { eligibleNodes, PortRequest, assignPorts, placeApps, Selector } from "./placement";
 import { parsePlan, PlanLine } from "./planfile";
@@ -152,8 +153,9 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const { entries, origin } = collectApplications(c, plan);
     const { apps, portRequests } = checkApplications(c, entries, origin, plan, nodes, hosts, domain);
     const replicas = assignHostPorts(c, portRequests);
+    const tenancy = checkTenancyKeys(c, nodes, hosts, apps, replicas, domain);
     problems.throwIfAny();
-    return assemble(cfg, { env, domain, net, hosts, nodes: nodes.list, apps, replicas });
+    return assemble(cfg, { env, domain, net, hosts, nodes: nodes.list, apps, replicas, tenancy });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +306,20 @@ function sshConnection(c: Check, h: HostConfig, p: PropertyKey[], index: number)
         problems.report(h.ssh?.privateKey ? at(...p, "ssh", "privateKey", "path") : at("ssh", "privateKey", "path"), `${privateKey.path} does not exist on this machine`);
     if (privateKey && "secret" in privateKey) checkSecret(c, privateKey, h.ssh?.privateKey ? at(...p, "ssh", "privateKey") : at("ssh", "privateKey"));
     const key = privateKey && "path" in privateKey ? { path: expandHome(privateKey.path) } : privateKey;
-    return { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key, hostKey: h.ssh?.hostKey };
+    const via = h.ssh?.via;
+    if (via !== undefined) checkVia(c, h, p, via);
+    return { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key, hostKey: h.ssh?.hostKey, via };
+}
+
+/** One hop through another host of the cloud, whose key and this host's key are both pinned. */
+function checkVia({ cfg, problems }: Check, h: HostConfig, p: PropertyKey[], via: string) {
+    const all = [...(cfg.manager ? [cfg.manager] : []), ...(cfg.nodes ?? [])];
+    const jump = all.find((x) => x.name === via);
+    if (via === h.name) problems.report(at(...p, "ssh", "via"), "names this host itself; name the host it is reached through (e.g. the manager)");
+    else if (!jump) problems.report(at(...p, "ssh", "via"), `host "${via}" is not defined (known: ${all.map((x) => x.name).join(", ")}); name the manager or another host`);
+    else if (jump.ssh?.via) problems.report(at(...p, "ssh", "via"), `host "${via}" is itself reached through "${jump.ssh.via}"; one hop only: name a host the deploying machine reaches directly`);
+    // ssh-keyscan from the deploying machine cannot reach a host behind a jump host.
+    if (!h.ssh?.hostKey) problems.report(at(...p, "ssh", "hostKey"), `is required with ssh.via (the host is not reachable to be scanned on first contact); set it to the host's key, e.g. from: ssh ${via} ssh-keyscan -t ed25519 ${h.address}`);
 }
 
 /** The port sshd listens on at the host: 22 inside a lab host, else the port the deploying machine dials. */
@@ -385,6 +400,7 @@ function checkRouter({ cfg, problems }: Check) {
 
 /** A host key identifies one host: never a default for all. */
 function checkSshDefaults({ cfg, problems }: Check) {
+    if (cfg.ssh?.via) problems.report(at("ssh", "via"), "applies per host: set it under <host>.ssh.via for the hosts behind the jump host");
     if (cfg.ssh?.hostKey) problems.report(at("ssh", "hostKey"), "identifies one host: set it per host under <host>.ssh.hostKey (unset: pinned on first contact)");
 }
 
@@ -794,10 +810,61 @@ function assignHostPorts({ cfg, problems }: Check, requests: PortRequest[]): Map
     return replicas;
 }
 
+/** Tenants, instances, pools and allocations (tenancy-config.ts), and the jump host's port on the manager. */
+function checkTenancyKeys(c: Check, nodes: Nodes, hosts: Host[], apps: Omit<Application, "replicas">[], replicas: Map<string, Replica[]>, domain: string): Tenancy {
+    const { cfg, problems } = c;
+    const memory = new Map<string, { mib: number; where: string }>();
+    (cfg.nodes ?? []).forEach((n, i) => {
+        const mib = parseSize(n.memory);
+        if (mib !== undefined) memory.set(n.name, { mib, where: at("nodes", i, "memory") });
+    });
+    const dnsNames = new Map<string, string>([[`registry.${domain}`, "the registry's"]]);
+    for (const h of hosts) dnsNames.set(h.fqdn, `host "${h.name}"'s`);
+    for (const a of apps) if (a.route.hostname) dnsNames.set(a.route.hostname, `app "${a.name}"'s hostname`);
+    const where = new Map((cfg.applications ?? []).map((a, i) => [a.name, at("applications", i)]));
+    const tenancy = checkTenancy({
+        cfg,
+        cloudName: cfg.cloudName ?? schemas.cloudName.parse(undefined),
+        domain,
+        nodes: nodes.list,
+        nodesKnown: nodes.known,
+        manager: nodes.manager,
+        cores: nodes.cores,
+        memory,
+        apps: apps.map((a) => ({ name: a.name, where: where.get(a.name) ?? a.name, nodes: (replicas.get(a.name) ?? []).map((r) => r.node), cpuset: a.cpuset, memory: a.memory })),
+        dnsNames,
+        parseSize,
+        at,
+        problems,
+    });
+    const jump = cfg.tenancy?.jumpPort;
+    const manager = hosts.find((h) => h.role === "manager");
+    if (jump !== undefined && tenancy.tenants.length) {
+        const taken: [number | undefined, string][] = [
+            [manager && sshdPort(c, manager), "where the manager's own sshd listens"],
+            [53, "the cloud's DNS port"],
+            [cfg.router?.port, "matrix:router.port"],
+            [cfg.router?.adminPort, "matrix:router.adminPort"],
+            [cfg.registry?.port, "matrix:registry.port"],
+            [cfg.router?.tls.enabled ? cfg.router.tls.port : undefined, "matrix:router.tls.port"],
+            [cfg.router?.tls.enabled ? cfg.router.tls.proxyPort : undefined, "matrix:router.tls.proxyPort"],
+        ];
+        const clash = taken.find(([p]) => p === jump);
+        if (clash) problems.report(at("tenancy", "jumpPort"), `${jump} is ${clash[1]} (both on the manager); choose another port, e.g. 2222`);
+    }
+    if (cfg.mode === "lab" && cfg.lab && tenancy.tenants.length) {
+        const last = cfg.lab.sshPortBase + hosts.length - 1;
+        const port = cfg.lab.jumpPort;
+        if (port >= cfg.lab.sshPortBase && port <= last) problems.report(at("lab", "jumpPort"), `${port} collides with the lab SSH ports ${cfg.lab.sshPortBase}-${last}`);
+        else if ([cfg.lab.routerPort, cfg.lab.registryPort, cfg.lab.routerTlsPort].includes(port)) problems.report(at("lab", "jumpPort"), "must differ from matrix:lab.routerPort, registryPort and routerTlsPort");
+    }
+    return tenancy;
+}
+
 /** The model, from a config known valid: every check above passed. */
 function assemble(
     cfg: Partial<ParsedConfig>,
-    facts: { env: ConfigEnv; domain: string; net: NetworkFacts; hosts: Host[]; nodes: Host[]; apps: Omit<Application, "replicas">[]; replicas: Map<string, Replica[]> },
+    facts: { env: ConfigEnv; domain: string; net: NetworkFacts; hosts: Host[]; nodes: Host[]; apps: Omit<Application, "replicas">[]; replicas: Map<string, Replica[]>; tenancy: Tenancy },
 ): Model {
     const { domain, net, nodes, apps, replicas } = facts;
     const network = cfg.network!;
@@ -825,5 +892,6 @@ function assemble(
         hostPorts: cfg.hostPorts!,
         baseImage: cfg.baseImage!,
         applications: apps.map((a) => ({ ...a, replicas: replicas.get(a.name) ?? [] })),
+        tenancy: facts.tenancy,
     };
 }

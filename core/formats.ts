@@ -146,3 +146,21 @@ export function pushAddressProblem(v: string): string | undefined {
     if (Number(m[1]) < 1 || Number(m[1]) > 65535) return `has the port ${m[1]}; a port is 1-65535`;
     return undefined;
 }
+
+const KEY_TYPES = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"];
+
+/** An SSH public key as authorized_keys holds it: "<type> <base64 blob> [comment]", the blob naming its own type. */
+export function publicKeyProblem(v: string): string | undefined {
+    if (/[\r\n]/.test(v)) return "must be one key on one line";
+    const [type, blob] = v.trim().split(/\s+/);
+    if (v.startsWith("-----BEGIN")) return "is a private key or PEM file; give the public key (the .pub file's line)";
+    if (/^(command|from|environment|restrict|no-)/.test(type ?? "")) return "must be the key alone, without authorized_keys options (matrix sets those)";
+    if (!KEY_TYPES.includes(type ?? "")) return `must start with a key type (${KEY_TYPES.slice(0, 3).join(", ")}, ...), as the .pub file's line does`;
+    if (!blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return "has no base64 key after its type; paste the whole .pub line";
+    // The blob starts with its type, length-prefixed: a truncated or mixed-up key fails here.
+    const bytes = Buffer.from(blob, "base64");
+    const length = bytes.length >= 4 ? bytes.readUInt32BE(0) : -1;
+    if (length < 0 || bytes.subarray(4, 4 + length).toString("latin1") !== type) return `is damaged: its base64 part is not a ${type} key (truncated or mistyped?); paste the whole .pub line`;
+    if (type === "ssh-ed25519" && bytes.length !== 51) return "is damaged: an ssh-ed25519 key is 68 base64 characters; paste the whole .pub line";
+    return undefined;
+}

@@ -18,6 +18,8 @@ export interface SshConnection {
     privateKey?: { path: string } | SecretRef;
     /** The host key from config ("ssh-ed25519 AAAA…"); unset: the lab's own, or pinned on first contact. */
     hostKey?: string;
+    /** ssh mode: the host (by name) this one is dialed through, e.g. the manager of a private network. */
+    via?: string;
 }
 
 export interface Host {
@@ -114,6 +116,8 @@ export interface Router {
 export interface Lab {
     /** SSH of host i is published on 127.0.0.1:(sshPortBase + i); manager is i = 0. */
     sshPortBase: number;
+    /** The tenants' jump host is published on this 127.0.0.1 port. */
+    jumpPort: number;
     /** Router and registry are published on these 127.0.0.1 ports. */
     routerPort: number;
     registryPort: number;
@@ -190,6 +194,88 @@ export interface Application {
     placedBy: "config" | "plan";
 }
 
+export interface Tenant {
+    name: string;
+    /** SSH public keys (authorized_keys lines): the jump host and the tenant's instances accept these only. */
+    keys: string[];
+}
+
+/** A tenant's bridge network on one node: its instances there, on a /24 of matrix:tenancy.cidr. */
+export interface TenantNetwork {
+    tenant: string;
+    node: string;
+    /** Docker network name (the same on every node; networks are per engine). */
+    name: string;
+    /** Linux bridge name (≤ 15 characters), which the firewall rules name. */
+    bridge: string;
+    subnet: string;
+    gateway: string;
+}
+
+export interface Instance {
+    tenant: string;
+    name: string;
+    node: string;
+    /** On the tenant's network of its node; the manager routes the subnet to the node. */
+    address: string;
+    /** `<name>.<tenant>.<domain>` */
+    fqdn: string;
+    /** Unset: matrix's instance image (images/instance), built and shipped by the deploy. */
+    image?: string;
+    /** Pinned cores (from cpus or the configured cpuset), e.g. "2-3". */
+    cpuset?: string;
+    /** MiB */
+    memory?: number;
+    memoryReservation?: number;
+    /** Writable-layer limit in MiB. */
+    disk?: number;
+    /** tc rates: `in` towards the instance, `out` from it. */
+    bandwidth: { in?: string; out?: string };
+    user: string;
+    rootLogin: boolean;
+    /** The allocation it was placed in, if any. */
+    allocation?: string;
+}
+
+export interface Pool {
+    name: string;
+    nodes: string[];
+}
+
+export interface Allocation {
+    name: string;
+    pool: string;
+    tenant?: string;
+    purpose?: string;
+    exclusive: boolean;
+    nodes: string[];
+}
+
+/** What a node has and what is promised (pinned cores, memory limits of instances and apps). */
+export interface NodeCapacity {
+    node: string;
+    cores?: number;
+    /** Cores pinned by instances and apps' cpusets. */
+    pinnedCores: number[];
+    /** MiB */
+    memory?: number;
+    memoryPromised: number;
+}
+
+export interface Tenancy {
+    cidr: string;
+    jumpPort: number;
+    disk: "watchdog" | "quota";
+    watchdogIntervalSeconds: number;
+    warnPercent: number;
+    tenants: Tenant[];
+    instances: Instance[];
+    networks: TenantNetwork[];
+    pools: Pool[];
+    allocations: Allocation[];
+    capacity: NodeCapacity[];
+}
+
 export interface Model {
     cloudName: string;
     mode: "lab" | "ssh";
@@ -206,6 +292,7 @@ export interface Model {
     /** FROM of the images matrix builds itself (services, lab hosts); pulled, or bootstrapped offline. */
     baseImage: string;
     applications: Application[];
+    tenancy: Tenancy;
 }
 
 export function allHosts(model: Model): Host[] {

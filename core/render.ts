@@ -355,6 +355,8 @@ export function dnsHostsView(model: Model): DnsHostsView {
     ].sort();
     add(m.address, [...hostNames(m), `registry${suffix}`, ...appNames]);
     for (const node of [...model.nodes].sort((a, b) => cmp(a.name, b.name))) add(node.address, hostNames(node));
+    // Instances: <instance>.<tenant>.<domain>, on their tenant's network (routed by the manager).
+    for (const x of [...model.tenancy.instances].sort((a, b) => cmp(a.fqdn, b.fqdn))) add(x.address, [x.fqdn]);
     const records = [...byAddress.entries()]
         .sort(([a], [b]) => cmp(ipv4Key(a), ipv4Key(b)))
         .map(([address, names]) => ({ address, names }));
@@ -393,7 +395,10 @@ export function renderDaemonJson(model: Model): string {
 /** The nodes' firewall script: what app containers may reach (templates/firewall.sh.hbs). */
 export function renderFirewall(model: Model): string {
     const tlsPort = model.router.tls.enabled ? model.router.tls.port : 0;
-    return template("firewall.sh.hbs")({ header: GENERATED, manager: model.manager.address, routerPort: model.router.port, tlsPort, cidr: model.network.cidr });
+    const t = model.tenancy;
+    // Every tenant's bridge name: the same on each node, and a rule for an absent bridge does nothing.
+    const bridges = [...new Set(t.networks.map((n) => n.bridge))].sort();
+    return template("firewall.sh.hbs")({ header: GENERATED, manager: model.manager.address, routerPort: model.router.port, tlsPort, cidr: model.network.cidr, tenantCidr: bridges.length ? t.cidr : "", bridges });
 }
 
 /** config.yml of the private registry (distribution 2.8, Debian's docker-registry). */

@@ -1,7 +1,7 @@
 // Shape of the stack configuration (project namespace `matrix`), one zod schema per key.
 // Shape only: cross-key rules (addresses inside the network, known nodes, ports) live in config.ts.
 import { z } from "zod";
-import { capabilityProblem, dnsNameProblem, durationProblem, imageProblem, leaseTimeProblem, nameProblem, pushAddressProblem, routeHostProblem, sshHostProblem } from "./formats";
+import { capabilityProblem, publicKeyProblem, dnsNameProblem, durationProblem, imageProblem, leaseTimeProblem, nameProblem, pushAddressProblem, routeHostProblem, sshHostProblem } from "./formats";
 import { named } from "./shape";
 
 export { DURATION_PATTERN } from "./formats";
@@ -42,6 +42,8 @@ export const sshSchema = z.strictObject({
     /** The host's SSH public host key ("ssh-ed25519 AAAA…", as in known_hosts); unset: recorded on first contact and pinned. */
     hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/, { error: 'must be a public host key as ssh-keyscan prints it, without the host: "ssh-ed25519 AAAA..."' }).optional(),
     privateKey: z.union([z.strictObject({ path: z.string().min(1) }), secretRef], { error: 'must be {path: "~/.ssh/id_ed25519"} or {secret: "<config key>"}' }).optional(),
+    /** ssh mode: dial this host through another host (e.g. "manager"), the jump host of a private network. */
+    via: name.optional(),
 });
 
 export const hostSchema = z.strictObject({
@@ -54,6 +56,8 @@ export const hostSchema = z.strictObject({
     drain: z.boolean().default(false),
     /** CPU cores of the host, when declared: apps' cpus and cpuset are checked against them. */
     cpus: z.int().min(1, { error: "must be ≥ 1 (the host's CPU cores)" }).optional(),
+    /** Memory of the host, when declared: instances' and apps' memory limits are checked against it. */
+    memory: size.optional(),
 });
 
 /** A build context in full; a plain string in the config is its `context`. */
@@ -65,6 +69,13 @@ export const buildSchema = z.strictObject({
 
 // Every default lives here; code that needs one parses undefined. Pulumi.yaml repeats the scalars'
 // (a test keeps them equal) and gives the structured keys an empty {} or [], which means these.
+/** A tenant's SSH public key, as in authorized_keys (an optional comment after the key). */
+const publicKey = named(checked(publicKeyProblem), 'an SSH public key like "ssh-ed25519 AAAA... alice@laptop"', "SSH public keys");
+/** tc's rates: "10mbit", "512kbit", "1gbit". */
+const rate = named(z.string().regex(/^\d+(\.\d+)?(kbit|mbit|gbit)$/, { error: 'must be a rate like "512kbit", "10mbit" or "1gbit"' }), 'a rate like "10mbit"', "rates");
+const selector = z.strictObject({ group: name.optional(), labels: labels.optional() });
+const cpuList = z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, { error: 'must be a CPU list like "0-1" or "0,2"' });
+
 export const schemas = {
     cloudName: name.default("matrix"),
     mode: z.enum(["lab", "ssh"], { error: 'must be "lab" (hosts are local containers) or "ssh" (existing machines)' }).default("lab"),
@@ -133,9 +144,69 @@ export const schemas = {
             routerPort: port.default(8080),
             registryPort: port.default(5000),
             routerTlsPort: port.default(8443),
+            /** The tenants' jump host (matrix:tenancy.jumpPort on the manager) is published on this 127.0.0.1 port. */
+            jumpPort: port.default(2222),
         })
         .prefault({}),
     baseImage: image.default("debian:bookworm-slim"),
+    /** Tenants: people or teams who log into their instances through the manager (the jump host). */
+    tenants: z.array(z.strictObject({ name, keys: z.array(publicKey).min(1, { error: "must list at least one SSH public key (key-only logins)" }) })).default([]),
+    /** Long-lived containers with sshd, owned by a tenant. */
+    instances: z
+        .array(
+            z.strictObject({
+                tenant: name,
+                name,
+                /** Placement: one of node, allocation, pool or selector (as apps). */
+                node: name.optional(),
+                allocation: name.optional(),
+                pool: name.optional(),
+                selector: selector.optional(),
+                /** Unset: matrix's instance image (images/instance). */
+                image: image.optional(),
+                /** Whole cores, pinned by the node's CPU allocator; or an explicit cpuset. */
+                cpus: z.int().min(1, { error: "must be a whole number of cores ≥ 1 (instances are pinned)" }).optional(),
+                cpuset: cpuList.optional(),
+                /** Let this cpuset overlap other pinned containers (asked for, never by accident). */
+                shareCores: z.boolean().default(false),
+                memory: size.optional(),
+                memoryReservation: size.optional(),
+                disk: size.optional(),
+                bandwidth: z.strictObject({ in: rate.optional(), out: rate.optional() }).prefault({}),
+                user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'must be a Unix user name like "dev"' }).default("dev"),
+                rootLogin: z.boolean().default(false),
+            }),
+        )
+        .default([]),
+    /** Named sets of nodes, by group and labels (or listed). */
+    pools: z.array(z.strictObject({ name, selector: selector.optional(), nodes: z.array(name).min(1, { error: "must list at least one node (or use selector)" }).optional() })).default([]),
+    /** N machines of a pool, for a tenant or a purpose; exclusive (default) or shared. */
+    allocations: z
+        .array(
+            z.strictObject({
+                name,
+                pool: name,
+                count: z.int().min(1, { error: "must be ≥ 1" }),
+                tenant: name.optional(),
+                purpose: z.string().min(1).max(200).optional(),
+                exclusive: z.boolean().default(true),
+            }),
+        )
+        .default([]),
+    /** How instances are networked and limited. */
+    tenancy: z
+        .strictObject({
+            /** Instance addresses: one /24 per tenant and node, routed by the manager to that node. */
+            cidr: z.cidrv4({ error: 'must be an IPv4 CIDR like "172.31.0.0/16"' }).default("172.31.0.0/16"),
+            /** The jump host's sshd on the manager. */
+            jumpPort: port.default(2222),
+            /** "quota": Docker's storage-opt size (overlay2 on xfs with pquota); "watchdog": measured and stopped. */
+            disk: z.enum(["watchdog", "quota"], { error: 'must be "watchdog" or "quota" (overlay2 on xfs with pquota only)' }).default("watchdog"),
+            watchdogInterval: duration.default("10s"),
+            /** A warning is logged above this share of an instance's disk limit. */
+            warnPercent: z.int().min(1).max(100).default(90),
+        })
+        .prefault({}),
     /** Empty: no plan file (Pulumi.yaml must give an optional key a default). */
     planFile: z.string().optional(),
     applications: z
@@ -214,4 +285,5 @@ export type RawConfig = { [K in keyof typeof schemas]?: unknown } & Record<strin
 export type ParsedConfig = { [K in keyof typeof schemas]: z.output<(typeof schemas)[K]> };
 export type AppConfig = ParsedConfig["applications"][number];
 export type HostConfig = z.output<typeof hostSchema>;
+export type InstanceConfig = ParsedConfig["instances"][number];
 export const CONFIG_KEYS = Object.keys(schemas) as (keyof typeof schemas)[];

@@ -28,7 +28,10 @@ export type ScriptName =
     | "tls-ca"
     | "tls-leaf"
     | "cli-host-facts"
-    | "cli-router-sample";
+    | "cli-router-sample"
+    | "tenant-routes"
+    | "instance-agent"
+    | "instance-agent-start";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
 export type ScriptVars = Record<string, string | number | boolean | readonly string[] | readonly Record<string, string>[]>;

@@ -13,14 +13,24 @@ export interface SshTarget {
     keyFile: string;
     /** The file holding this host's pinned key (known_hosts format). */
     knownHostsFile: string;
+    /** The host this one is dialed through (its sshd forwards the connection), checked the same way. */
+    via?: SshTarget;
 }
 
 /**
  * Client options: the key file, no password prompts, and only the pinned host key is accepted
  * (a changed key is an error, never a prompt or a silent update).
  */
-export function sshClientOptions(keyFile: string, knownHostsFile: string): string[] {
-    return ["-i", keyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHostsFile}`];
+export function sshClientOptions(keyFile: string, knownHostsFile: string, via?: SshTarget): string[] {
+    const options = ["-i", keyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHostsFile}`];
+    // ProxyJump would not pass our key and known_hosts to the first hop: a ProxyCommand states them.
+    if (via) options.push("-o", `ProxyCommand=${proxyCommand(via)}`);
+    return options;
+}
+
+/** ssh's ProxyCommand through `via` (`-W`: the jump host's sshd opens the TCP connection). */
+export function proxyCommand(via: SshTarget): string {
+    return ["ssh", ...sshClientOptions(via.keyFile, via.knownHostsFile, via.via), "-p", String(via.port), "-W", "%h:%p", `${via.user}@${via.host}`].map(shq).join(" ");
 }
 
 /** The known_hosts line pinning a host's key; a port other than 22 is part of the name. */
@@ -39,7 +49,7 @@ export interface SshCommandOptions {
 
 /** Arguments of `ssh` (without the program name) for one host and, optionally, one remote command. */
 export function sshArgv(target: SshTarget, options: SshCommandOptions = {}): string[] {
-    const args = [...sshClientOptions(target.keyFile, target.knownHostsFile), "-p", String(target.port)];
+    const args = [...sshClientOptions(target.keyFile, target.knownHostsFile, target.via), "-p", String(target.port)];
     if (options.connectTimeout !== undefined) args.push("-o", `ConnectTimeout=${options.connectTimeout}`);
     // Dead connections are noticed within ~15 s (logs -f on a node that dies).
     args.push("-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3");

@@ -87,7 +87,7 @@ describe("dev stack resource graph (mocks)", () => {
 
     test("each component registers its public fields as outputs", () => {
         const registered = (type: string, name: string) => run.componentOutputs[run.byName(`matrix:index:${type}`, name).urn];
-        expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "cloud", "hosts", "nodes", "placement", "registryAddress", "registryPassword", "routerHttpsUrl", "routerUrl"]);
+        expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "cloud", "hosts", "nodes", "placement", "pools", "registryAddress", "registryPassword", "routerHttpsUrl", "routerUrl", "tenants"]);
         expect(registered("Certificates", "certificates")).toEqual(["caCertificate", "issued"]);
         expect(registered("Lab", "lab")).toEqual(["hostKeys", "machines", "privateKey", "privateKeyPath"]);
         expect(registered("Host", "node1")).toEqual(["connection", "keyFile", "provider", "ready", "sshArgs"]);

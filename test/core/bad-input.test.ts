@@ -83,7 +83,7 @@ const bad: Row[] = [
     ["misspelled entry of a planned app: reported once", (c) => withPlan(c, [{ name: "web", imagee: "nginx:1.27" }]), 'matrix:applications[0].imagee: unknown key; did you mean "image"?', { [PLAN]: "web node1 9000 80\n" }],
 
     // ---- wrong types say the expected type ----
-    ["nodes as one object", (c) => (c.nodes = c.nodes[0]), "matrix:nodes: must be a list of objects with keys name, address, ssh, groups, labels, drain, cpus"],
+    ["nodes as one object", (c) => (c.nodes = c.nodes[0]), "matrix:nodes: must be a list of objects with keys name, address, ssh, groups, labels, drain, cpus, memory"],
     ["network as a string", (c) => (c.network = "10.10.10.0/24"), "matrix:network: must be an object with keys cidr, gateway, dhcp, upstreamDns"],
     ["replicas as a string", (c) => (c.applications[0].replicas = "2"), "matrix:applications[0].replicas: must be a whole number"],
     ["a fraction where a count goes", (c) => (c.registry = { keep: 2.5 }), "matrix:registry.keep: must be a whole number"],

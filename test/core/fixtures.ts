@@ -108,6 +108,7 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
                 replica("node3", 20002),
             ]),
         ],
+        tenancy: { cidr: "172.31.0.0/16", jumpPort: 2222, disk: "watchdog", watchdogIntervalSeconds: 10, warnPercent: 90, tenants: [], instances: [], networks: [], pools: [], allocations: [], capacity: [] },
     };
     return merge(base, overrides);
 }
