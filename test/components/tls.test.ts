@@ -121,7 +121,7 @@ describe("dev stack (lab): a generated CA, HTTPS registry and router", () => {
         expect(unwrap(pem.inputs.stdin)).toBe(mockPem("router").certificate + mockPem("router").key);
         expect(pem.inputs.create).toContain("umask 077");
         const reload = run.byName("command:remote:Command", "router-tls-reload");
-        expect(reload.inputs.create).toContain("docker kill --signal HUP matrix-tls");
+        expect(reload.inputs.create).toContain("docker exec matrix-tls sh -c 'kill -s HUP 1'");
         expect(reload.dependencies.map(last)).toEqual(expect.arrayContaining(["router-tls", "router-tls-pem"]));
         expect(reload.inputs.triggers).toHaveLength(2);
     });
