@@ -24,4 +24,6 @@ server {
     location = /$app/slow { limit_rate 4k; }
 }
 CONF
+# One line to the container's log (no access log: the router probes every second).
+echo "$line: listening on :8080" >&2
 exec nginx -g 'daemon off;'

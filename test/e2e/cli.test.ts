@@ -90,6 +90,16 @@ test("nodes and images answer for every host", () => {
 test("a node killed: status shows it down and its replicas not healthy, names it, and exits 1", async () => {
     const node = outputs.applications.simplewebapp1.replicas[0].node;
     must(["docker", "kill", labNames(CLOUD).host(node)]);
+    try {
+        await killedNodeStatus(node);
+    } finally {
+        // Back, so that the destroy reaches it (its containers come back with it).
+        must(["docker", "start", labNames(CLOUD).host(node)]);
+        await waitFor(`${node} reachable again in matrix status`, () => (JSON.parse(matrix(["--json", "status"]).out).hosts.every((h: any) => h.reachable) ? true : undefined), 90_000, 2000);
+    }
+});
+
+async function killedNodeStatus(node: string): Promise<void> {
     const status = await waitFor(
         "the router to mark the dead node's replicas sick",
         () => {
@@ -107,4 +117,4 @@ test("a node killed: status shows it down and its replicas not healthy, names it
     expect(h.error).toMatch(new RegExp(`^${node}: (ssh refused|host down|timed out)`));
     expect(status.err).not.toMatch(/\n\s+at /);
     expect(status.s.hosts.filter((x: any) => x.name !== node).every((x: any) => x.reachable)).toBe(true);
-});
+}
