@@ -5,12 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { allHosts, Host as HostModel, Model, PemSource, withHostPorts } from "../core/model";
 import { renderFiles, renderVcl } from "../core/render";
 import { renderScript, shq } from "../core/scripts";
+import { monitorUrl, renderMonitorConfig } from "../core/monitoring";
 import { registryCertRequest, routerCertRequest } from "../core/tls";
 import { Application } from "./application";
 import { Certificates } from "./certificates";
 import { Host } from "./host";
 import { Lab } from "./lab";
 import { Manager } from "./manager";
+import { Monitoring } from "./monitoring";
 
 export interface CloudArgs {
     model: Model;
@@ -32,6 +34,8 @@ export interface PlacementRow {
 /** The whole private cloud: hosts (lab containers or SSH machines), the manager's services, the apps, the router. */
 export class Cloud extends pulumi.ComponentResource {
     readonly routerUrl: string;
+    /** The status page and its API (monitor/API.md). */
+    readonly monitorUrl: string;
     /** The router over HTTPS; unset when router.tls is off. */
     readonly routerHttpsUrl?: string;
     /** The cloud's CA certificate (public): what clients and Docker engines trust. */
@@ -63,6 +67,7 @@ export class Cloud extends pulumi.ComponentResource {
                           routerPort: model.router.port,
                           registryPort: model.registry.port,
                           routerTlsPort: model.router.tls.enabled ? model.router.tls.port : undefined,
+                          monitorPort: model.monitoring.port,
                           projectDir: args.projectDir,
                           stack: args.stack,
                       },
@@ -147,7 +152,7 @@ export class Cloud extends pulumi.ComponentResource {
         const routerCertificate = issueRouter
             ? certificates.issued.router
             : tls.certificate && { certificate: pulumi.unsecret(pem(tls.certificate, args)), key: args.secret(tls.key!.secret) };
-        manager.addRouter("router", {
+        const router = manager.addRouter("router", {
             bind: model.router.bind,
             port: model.router.port,
             adminPort: model.router.adminPort,
@@ -156,10 +161,30 @@ export class Cloud extends pulumi.ComponentResource {
             tls: routerCertificate ? { proxyPort: tls.proxyPort, conf: files.hitchConf!, ...routerCertificate } : undefined,
         });
 
+        const deployed = pulumi
+            .all(apps.map((a) => a.imageRef))
+            .apply((refs) => Object.fromEntries(model.applications.map((a, i) => [a.name, { version: apps[i].version, image: refs[i] }])));
+        new Monitoring(
+            "monitoring",
+            {
+                model,
+                projectDir: args.projectDir,
+                hosts,
+                registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
+                managerReady: manager.ready,
+                servicesImage: manager.servicesImage,
+                config: deployed.apply((d) => renderMonitorConfig(model, d)),
+                varnishVolume: router.varnishVolume,
+                router: router.container,
+            },
+            { parent: this },
+        );
+
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;
         const host = lab ? "127.0.0.1" : model.manager.address;
         this.routerUrl = `http://${host}${port === 80 ? "" : `:${port}`}/`;
+        this.monitorUrl = monitorUrl(model);
         const httpsPort = lab ? model.lab!.routerTlsPort : tls.port;
         const httpsSuffix = httpsPort === 443 ? "" : `:${httpsPort}`;
         if (tls.enabled) this.routerHttpsUrl = `https://${host}${httpsSuffix}/`;
@@ -184,6 +209,7 @@ export class Cloud extends pulumi.ComponentResource {
         );
         this.registerOutputs({
             routerUrl: this.routerUrl,
+            monitorUrl: this.monitorUrl,
             routerHttpsUrl: this.routerHttpsUrl,
             ca: this.ca,
             registryAddress: this.registryAddress,

@@ -33,6 +33,8 @@ export interface LabArgs {
     registryPort: number;
     /** The router's TLS port on the manager, published on lab.routerTlsPort; unset: TLS is off. */
     routerTlsPort?: number;
+    /** The monitor's port on the manager, published on lab.monitorPort. */
+    monitorPort: number;
     /** Repo root: lab/host is the host image's build context; .lab/<stack> keeps the SSH key. */
     projectDir: string;
     stack: string;
@@ -88,6 +90,7 @@ export class Lab extends pulumi.ComponentResource {
             if (host.role === "manager") {
                 ports.push({ internal: args.routerPort, external: lab.routerPort, ip: "127.0.0.1" }, { internal: args.registryPort, external: lab.registryPort, ip: "127.0.0.1" });
                 if (args.routerTlsPort !== undefined) ports.push({ internal: args.routerTlsPort, external: lab.routerTlsPort, ip: "127.0.0.1" });
+                ports.push({ internal: args.monitorPort, external: lab.monitorPort, ip: "127.0.0.1" });
             }
             this.machines[host.name] = new docker.Container(
                 `${name}-${host.name}`,
