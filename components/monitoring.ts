@@ -102,8 +102,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     { type: "volume", source: args.varnishVolume, target: VARNISH_DIR, readOnly: true },
                 ],
                 restart: "unless-stopped",
-                // A new config (nodes, apps, versions) restarts the monitor: its history starts again.
-                labels: [{ label: "matrix.config-hash", value: config.hash }],
+                // No config hash here: the monitor re-reads a changed config itself, keeping its history.
                 memory: 128,
             },
             { parent: this, provider: host.provider, dependsOn: [config.command, args.router], deleteBeforeReplace: true },

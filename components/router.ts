@@ -94,7 +94,7 @@ export class Router extends pulumi.ComponentResource {
             { parent: this, dependsOn: [container, file.command, ...args.backends] },
         );
         if (args.tls) this.terminateTls(name, args.cloudName, manager, args.image, args.tls, container);
-        this.registerOutputs({ vcl: this.vcl, varnishVolume: this.varnishVolume });
+        this.registerOutputs({ vcl: this.vcl, varnishVolume: this.varnishVolume, container: this.container });
     }
 
     /** hitch on the manager (host network), its config and its PEM (certificate and key, root only). */

@@ -79,6 +79,7 @@ type Collector struct {
 	client  *http.Client
 	varnish func(ctx context.Context, tool string, args ...string) ([]byte, error)
 	now     func() time.Time
+	reload  func() (Config, bool) // a changed config file, if any
 
 	mu       sync.RWMutex
 	status   Status
@@ -125,6 +126,14 @@ func (c *Collector) Run(ctx context.Context) {
 	t := time.NewTicker(c.cfg.Interval())
 	defer t.Stop()
 	for {
+		if c.reload != nil {
+			if next, ok := c.reload(); ok {
+				c.mu.Lock()
+				next.IntervalSeconds, next.HistorySeconds = c.cfg.IntervalSeconds, c.cfg.HistorySeconds // the ticker and ring keep theirs
+				c.cfg = next
+				c.mu.Unlock()
+			}
+		}
 		c.Poll(ctx)
 		select {
 		case <-ctx.Done():

@@ -25,6 +25,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	c := NewCollector(cfg)
+	// A deploy rewrites the config (new nodes, apps, versions): re-read it, keeping the history.
+	var seen time.Time
+	if fi, err := os.Stat(*configPath); err == nil {
+		seen = fi.ModTime()
+	}
+	c.reload = func() (Config, bool) {
+		fi, err := os.Stat(*configPath)
+		if err != nil || !fi.ModTime().After(seen) {
+			return Config{}, false
+		}
+		next, err := LoadConfig(*configPath)
+		if err != nil {
+			log.Printf("matrix-monitor: keeping the previous config: %v", err)
+			return Config{}, false
+		}
+		seen = fi.ModTime()
+		log.Printf("matrix-monitor: config reloaded: %d hosts, %d apps", len(next.Hosts), len(next.Apps))
+		return next, true
+	}
 	go c.Run(ctx)
 	srv := &http.Server{Addr: cfg.Listen, Handler: Handler(c, http.FileServer(http.Dir(*static))), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
