@@ -37,6 +37,8 @@ const cloud = new Cloud(model.cloudName, { model, projectDir: __dirname, stack, 
 
 export const routerUrl = cloud.routerUrl;
 export const routerHttpsUrl = cloud.routerHttpsUrl;
+/** The status page; its API: /api/status, /api/cloud, /api/history (monitor/API.md). */
+export const monitorUrl = cloud.monitorUrl;
 /** The cloud's CA certificate (no key): trust it for the registry and the router's HTTPS. */
 export const ca = cloud.ca;
 export const registry = cloud.registryAddress;

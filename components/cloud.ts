@@ -7,6 +7,7 @@ import { renderFiles, renderVcl } from "../core/render";
 import { renderScript, shq } from "../core/scripts";
 import { knownHostsPath } from "../core/ssh";
 import { serviceContainerName } from "../core/layout";
+import { monitorUrl, renderMonitorConfig } from "../core/monitoring";
 import { registryCertRequest, routerCertRequest } from "../core/tls";
 import { Application } from "./application";
 import { Certificates } from "./certificates";
@@ -14,6 +15,7 @@ import { Host } from "./host";
 import { Lab } from "./lab";
 import { Manager } from "./manager";
 import { InstanceRow, Tenancy } from "./tenancy";
+import { Monitoring } from "./monitoring";
 
 export interface CloudArgs {
     model: Model;
@@ -66,6 +68,8 @@ export interface PlacementRow {
 /** The whole private cloud: hosts (lab containers or SSH machines), the manager's services, the apps, the router. */
 export class Cloud extends pulumi.ComponentResource {
     readonly routerUrl: string;
+    /** The status page and its API (monitor/API.md). */
+    readonly monitorUrl: string;
     /** The router over HTTPS; unset when router.tls is off. */
     readonly routerHttpsUrl?: string;
     /** The cloud's CA certificate (public): what clients and Docker engines trust. */
@@ -106,6 +110,7 @@ export class Cloud extends pulumi.ComponentResource {
                           registryPort: model.registry.port,
                           routerTlsPort: model.router.tls.enabled ? model.router.tls.port : undefined,
                           jumpPort: model.tenancy.tenants.length ? model.tenancy.jumpPort : undefined,
+                          monitorPort: model.monitoring.port,
                           projectDir: args.projectDir,
                           stack: args.stack,
                       },
@@ -198,7 +203,7 @@ export class Cloud extends pulumi.ComponentResource {
         const routerCertificate = issueRouter
             ? certificates.issued.router
             : tls.certificate && { certificate: pulumi.unsecret(pem(tls.certificate, args)), key: args.secret(tls.key!.secret) };
-        manager.addRouter("router", {
+        const router = manager.addRouter("router", {
             bind: model.router.bind,
             port: model.router.port,
             adminPort: model.router.adminPort,
@@ -213,11 +218,30 @@ export class Cloud extends pulumi.ComponentResource {
                 : undefined;
         this.pools = poolsOutput(model);
         this.tenants = Object.fromEntries(model.tenancy.tenants.map((x) => [x.name, (tenancy?.instances ?? []).filter((i) => i.tenant === x.name)]));
+        const deployed = pulumi
+            .all(apps.map((a) => a.imageRef))
+            .apply((refs) => Object.fromEntries(model.applications.map((a, i) => [a.name, { version: apps[i].version, image: refs[i] }])));
+        new Monitoring(
+            "monitoring",
+            {
+                model,
+                projectDir: args.projectDir,
+                hosts,
+                registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
+                managerReady: manager.ready,
+                servicesImage: manager.servicesImage,
+                config: deployed.apply((d) => renderMonitorConfig(model, d)),
+                varnishVolume: router.varnishVolume,
+                router: router.container,
+            },
+            { parent: this },
+        );
 
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;
         const host = lab ? "127.0.0.1" : model.manager.address;
         this.routerUrl = `http://${host}${port === 80 ? "" : `:${port}`}/`;
+        this.monitorUrl = monitorUrl(model);
         const httpsPort = lab ? model.lab!.routerTlsPort : tls.port;
         const httpsSuffix = httpsPort === 443 ? "" : `:${httpsPort}`;
         if (tls.enabled) this.routerHttpsUrl = `https://${host}${httpsSuffix}/`;
@@ -264,6 +288,7 @@ export class Cloud extends pulumi.ComponentResource {
         );
         this.registerOutputs({
             routerUrl: this.routerUrl,
+            monitorUrl: this.monitorUrl,
             routerHttpsUrl: this.routerHttpsUrl,
             ca: this.ca,
             registryAddress: this.registryAddress,

@@ -30,6 +30,8 @@ export interface ManagerArgs {
  */
 export class Manager extends pulumi.ComponentResource {
     readonly image: pulumi.Output<string>;
+    /** The services image on this machine (FROM of the monitor's image) and its build. */
+    readonly servicesImage: { name: string; built: pulumi.Resource };
     /** The services applications deploy through are up: the registry accepts pushes and DNS serves its name. */
     readonly ready: pulumi.Resource[];
     private readonly cloudName: string;
@@ -55,6 +57,7 @@ export class Manager extends pulumi.ComponentResource {
             { parent: this, dependsOn: [built, host.ready] },
         );
         this.image = pulumi.output(shipped.stdout).apply(() => imageName);
+        this.servicesImage = { name: imageName, built };
         this.cloudName = cloudName;
         this.host = host;
         const common = { cloudName, manager: host, image: this.image };

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../core/hash";
 import { paths, serviceContainerName } from "../core/layout";
 import { renderScript } from "../core/scripts";
+import { VARNISH_DIR, VARNISH_SECRET } from "../core/monitoring";
 import { joinPem } from "../core/tls";
 import { Host } from "./host";
 import { remoteFile } from "./remoteFile";
@@ -33,6 +34,9 @@ export interface RouterArgs {
 export class Router extends pulumi.ComponentResource {
     /** Name of the VCL loaded into varnishd (derived from its content). */
     readonly vcl: pulumi.Output<string>;
+    /** The volume of varnishd's working directory and CLI secret, which the monitor mounts read-only. */
+    readonly varnishVolume: pulumi.Output<string>;
+    readonly container: docker.Container;
 
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("matrix:index:Router", name, {}, opts);
@@ -45,6 +49,13 @@ export class Router extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.backends },
         );
         const containerName = serviceContainerName(args.cloudName, "router");
+        // tmpfs: varnishd rewrites its shared memory log constantly; it need not reach the disk.
+        const volume = new docker.Volume(
+            `${name}-workdir`,
+            { name: `${args.cloudName}-varnish`, driver: "local", driverOpts: { type: "tmpfs", device: "tmpfs", o: "size=256m" } },
+            { parent: this, provider: manager.provider },
+        );
+        this.varnishVolume = volume.name;
         const container = new docker.Container(
             name,
             {
@@ -58,13 +69,18 @@ export class Router extends pulumi.ComponentResource {
                     `ROUTER_PORT=${args.port}`,
                     `ADMIN_PORT=${args.adminPort}`,
                     ...(args.tls ? [`TLS_PROXY_PORT=${args.tls.proxyPort}`] : []),
+                    `VARNISH_SECRET=${VARNISH_SECRET}`,
                 ],
-                mounts: [{ type: "bind", source: paths.host.routerDir, target: paths.container.routerDir, readOnly: true }],
+                mounts: [
+                    { type: "bind", source: paths.host.routerDir, target: paths.container.routerDir, readOnly: true },
+                    { type: "volume", source: volume.name, target: VARNISH_DIR },
+                ],
                 restart: "unless-stopped",
             },
             // Deliberately independent of the VCL content: route changes must not replace it.
             { parent: this, provider: manager.provider, dependsOn: [file.command], deleteBeforeReplace: true },
         );
+        this.container = container;
         this.vcl = pulumi.interpolate`matrix_${file.hash}`;
         new command.remote.Command(
             `${name}-vcl-load`,
@@ -78,7 +94,7 @@ export class Router extends pulumi.ComponentResource {
             { parent: this, dependsOn: [container, file.command, ...args.backends] },
         );
         if (args.tls) this.terminateTls(name, args.cloudName, manager, args.image, args.tls, container);
-        this.registerOutputs({ vcl: this.vcl });
+        this.registerOutputs({ vcl: this.vcl, varnishVolume: this.varnishVolume, container: this.container });
     }
 
     /** hitch on the manager (host network), its config and its PEM (certificate and key, root only). */

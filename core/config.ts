@@ -154,6 +154,7 @@ export function buildModel(raw: RawConfig, env: ConfigEnv): Model {
     const { apps, portRequests } = checkApplications(c, entries, origin, plan, nodes, hosts, domain);
     const replicas = assignHostPorts(c, portRequests);
     const tenancy = checkTenancyKeys(c, nodes, hosts, apps, replicas, domain);
+    checkMonitoring(c, hosts, nodes, replicas);
     problems.throwIfAny();
     return assemble(cfg, { env, domain, net, hosts, nodes: nodes.list, apps, replicas, tenancy });
 }
@@ -462,6 +463,65 @@ function checkTls(c: Check, hosts: Host[]) {
         const port = cfg.lab.routerTlsPort;
         if (port >= cfg.lab.sshPortBase && port <= last) problems.report(at("lab", "routerTlsPort"), `${port} collides with the lab SSH ports ${cfg.lab.sshPortBase}-${last}`);
         if (port === cfg.lab.routerPort || port === cfg.lab.registryPort) problems.report(at("lab", "routerTlsPort"), "must differ from matrix:lab.routerPort and matrix:lab.registryPort");
+    }
+}
+
+/**
+ * The monitor listens on the manager and cAdvisor on every node: each beside the ports the cloud
+ * already uses there (on the manager its services, sshd and DNS; on nodes sshd and the replicas' host ports).
+ */
+/** Every port the cloud itself holds on the manager, and who holds it (for collision messages). */
+function managerPorts(c: Check, hosts: Host[]): [number | undefined, string][] {
+    const { cfg } = c;
+    const manager = hosts.find((h) => h.role === "manager");
+    const tls = cfg.router?.tls;
+    return [
+        [manager && sshdPort(c, manager), "where sshd listens on the manager"],
+        [53, "the port of the cloud's DNS on the manager"],
+        [cfg.router?.port, "matrix:router.port"],
+        [cfg.router?.adminPort, "matrix:router.adminPort"],
+        [cfg.registry?.port, "matrix:registry.port"],
+        [tls?.enabled ? tls.port : undefined, "matrix:router.tls.port"],
+        [tls?.enabled ? tls.proxyPort : undefined, "matrix:router.tls.proxyPort"],
+        [cfg.monitoring?.port, "matrix:monitoring.port"],
+        [cfg.tenancy && (cfg.tenants ?? []).length ? cfg.tenancy.jumpPort : undefined, "matrix:tenancy.jumpPort"],
+    ];
+}
+
+function checkMonitoring(c: Check, hosts: Host[], nodes: Nodes, replicas: Map<string, Replica[]>) {
+    const { cfg, problems } = c;
+    const m = cfg.monitoring;
+    if (!m) return;
+    const interval = durationMs(m.interval);
+    if (interval < 1000 || interval > 60_000) problems.report(at("monitoring", "interval"), `(${m.interval}) must be between 1s and 1m`);
+    const history = durationMs(m.history);
+    if (history < interval) problems.report(at("monitoring", "history"), `(${m.history}) must be at least matrix:monitoring.interval (${m.interval})`);
+    else if (history / interval > 20_000) problems.report(at("monitoring", "history"), `(${m.history}) keeps more than 20000 samples at ${m.interval}; shorten it or poll less often`);
+    const housekeeping = durationMs(m.housekeepingInterval);
+    if (housekeeping < 1000 || housekeeping > 60_000) problems.report(at("monitoring", "housekeepingInterval"), `(${m.housekeepingInterval}) must be between 1s and 1m`);
+
+    const clash = (port: number, owners: [number | undefined, string][]) => owners.find(([p]) => p === port)?.[1];
+    // The jump port's own check reports a clash between the two, once.
+    const onManager = managerPorts(c, hosts).filter(([, owner]) => owner !== "matrix:monitoring.port" && owner !== "matrix:tenancy.jumpPort");
+    const portOwner = clash(m.port, onManager);
+    if (portOwner) problems.report(at("monitoring", "port"), `${m.port} is already ${portOwner.startsWith("matrix:") ? `used by ${portOwner}` : portOwner}; choose another port`);
+    const onNodes: string[] = [];
+    const sshdNodes = [...nodes.sshd].filter(([, p]) => p === m.cadvisorPort).map(([n]) => n);
+    if (sshdNodes.length) onNodes.push(`where sshd listens on ${nodeList(sshdNodes)}`);
+    const range = cfg.hostPorts;
+    if (range && m.cadvisorPort >= range.start && m.cadvisorPort <= range.end) onNodes.push(`inside matrix:hostPorts (${range.start}-${range.end}), where replicas' ports are picked`);
+    for (const [app, rs] of replicas) {
+        const fixed = rs.filter((r) => r.fixedPort && r.hostPort === m.cadvisorPort).map((r) => r.node);
+        if (fixed.length) onNodes.push(`the host port of app "${app}" on ${nodeList(fixed)}`);
+    }
+    for (const owner of onNodes) problems.report(at("monitoring", "cadvisorPort"), `${m.cadvisorPort} is ${owner}; choose another port`);
+
+    if (cfg.mode === "lab" && cfg.lab) {
+        const last = cfg.lab.sshPortBase + hosts.length - 1;
+        const port = cfg.lab.monitorPort;
+        if (port >= cfg.lab.sshPortBase && port <= last) problems.report(at("lab", "monitorPort"), `${port} collides with the lab SSH ports ${cfg.lab.sshPortBase}-${last}`);
+        const other = (["routerPort", "registryPort", "routerTlsPort"] as const).find((k) => cfg.lab![k] === port);
+        if (other) problems.report(at("lab", "monitorPort"), `must differ from matrix:lab.${other}`);
     }
 }
 
@@ -838,17 +898,8 @@ function checkTenancyKeys(c: Check, nodes: Nodes, hosts: Host[], apps: Omit<Appl
         problems,
     });
     const jump = cfg.tenancy?.jumpPort;
-    const manager = hosts.find((h) => h.role === "manager");
     if (jump !== undefined && tenancy.tenants.length) {
-        const taken: [number | undefined, string][] = [
-            [manager && sshdPort(c, manager), "where the manager's own sshd listens"],
-            [53, "the cloud's DNS port"],
-            [cfg.router?.port, "matrix:router.port"],
-            [cfg.router?.adminPort, "matrix:router.adminPort"],
-            [cfg.registry?.port, "matrix:registry.port"],
-            [cfg.router?.tls.enabled ? cfg.router.tls.port : undefined, "matrix:router.tls.port"],
-            [cfg.router?.tls.enabled ? cfg.router.tls.proxyPort : undefined, "matrix:router.tls.proxyPort"],
-        ];
+        const taken = managerPorts(c, hosts).filter(([, owner]) => owner !== "matrix:tenancy.jumpPort");
         const clash = taken.find(([p]) => p === jump);
         if (clash) problems.report(at("tenancy", "jumpPort"), `${jump} is ${clash[1]} (both on the manager); choose another port, e.g. 2222`);
     }
@@ -856,7 +907,7 @@ function checkTenancyKeys(c: Check, nodes: Nodes, hosts: Host[], apps: Omit<Appl
         const last = cfg.lab.sshPortBase + hosts.length - 1;
         const port = cfg.lab.jumpPort;
         if (port >= cfg.lab.sshPortBase && port <= last) problems.report(at("lab", "jumpPort"), `${port} collides with the lab SSH ports ${cfg.lab.sshPortBase}-${last}`);
-        else if ([cfg.lab.routerPort, cfg.lab.registryPort, cfg.lab.routerTlsPort].includes(port)) problems.report(at("lab", "jumpPort"), "must differ from matrix:lab.routerPort, registryPort and routerTlsPort");
+        else if ([cfg.lab.routerPort, cfg.lab.registryPort, cfg.lab.routerTlsPort, cfg.lab.monitorPort].includes(port)) problems.report(at("lab", "jumpPort"), "must differ from matrix:lab.routerPort, registryPort, routerTlsPort and monitorPort");
     }
     return tenancy;
 }
@@ -889,6 +940,15 @@ function assemble(
         router: { ...cfg.router!, tls: { ...cfg.router!.tls, certificate: pemModel(cfg.router!.tls.certificate) } },
         tls: { ca: cfg.tls!.ca && { certificate: pemModel(cfg.tls!.ca.certificate)!, key: cfg.tls!.ca.key } },
         lab,
+        monitoring: {
+            port: cfg.monitoring!.port,
+            bind: cfg.monitoring!.bind ?? manager.address,
+            intervalSeconds: durationMs(cfg.monitoring!.interval) / 1000,
+            historySeconds: durationMs(cfg.monitoring!.history) / 1000,
+            cadvisorPort: cfg.monitoring!.cadvisorPort,
+            housekeepingInterval: cfg.monitoring!.housekeepingInterval,
+            cadvisorImage: cfg.monitoring!.cadvisorImage,
+        },
         hostPorts: cfg.hostPorts!,
         baseImage: cfg.baseImage!,
         applications: apps.map((a) => ({ ...a, replicas: replicas.get(a.name) ?? [] })),

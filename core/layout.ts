@@ -27,6 +27,9 @@ export const paths = {
         daemonJson: "/etc/docker/daemon.json",
         /** The daemon.json keys matrix set last: merged into the host's file, removed when no longer set. */
         daemonJsonOurs: `${MANAGER_CONFIG_DIR}/daemon.json.matrix`,
+        /** The monitor's config (core/monitoring.ts), bind-mounted read-only into its container. */
+        monitorDir: `${MANAGER_CONFIG_DIR}/monitor`,
+        monitorConfig: `${MANAGER_CONFIG_DIR}/monitor/monitor.json`,
         /** Nodes: the rules of what app containers may reach (lab hosts re-apply it at start). */
         firewall: `${MANAGER_CONFIG_DIR}/firewall.sh`,
     },
@@ -60,7 +63,7 @@ export function registryCaPath(registryAddress: string): string {
 }
 
 /** Names of the manager's service containers, prefixed by the cloud name so two clouds can share a host. */
-export function serviceContainerName(cloudName: string, service: "registry" | "dns" | "router" | "tls"): string {
+export function serviceContainerName(cloudName: string, service: "registry" | "dns" | "router" | "tls" | "monitor"): string {
     return `${cloudName}-${service}`;
 }
 
@@ -71,6 +74,11 @@ export function serviceContainerName(cloudName: string, service: "registry" | "d
  */
 export function replicaResourceName(app: string, node: string): string {
     return `${app}@${node}`;
+}
+
+/** cAdvisor's container on a node. */
+export function cadvisorContainerName(cloudName: string): string {
+    return `${cloudName}-cadvisor`;
 }
 
 /** Name of one application replica's container on its node. */

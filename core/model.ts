@@ -123,6 +123,21 @@ export interface Lab {
     registryPort: number;
     /** The router's TLS port is published on this 127.0.0.1 port. */
     routerTlsPort: number;
+    /** The monitor (monitoring.port on the manager) is published on this 127.0.0.1 port. */
+    monitorPort: number;
+}
+
+/** cAdvisor on every host; the manager's collector and status page. */
+export interface Monitoring {
+    port: number;
+    /** Where the monitor listens: config monitoring.bind, else the manager's private address. */
+    bind: string;
+    intervalSeconds: number;
+    historySeconds: number;
+    cadvisorPort: number;
+    housekeepingInterval: string;
+    /** Unset: the image built from images/cadvisor. */
+    cadvisorImage?: string;
 }
 
 export type EnvValue = { name: string; value: string } | { name: string; secret: string };
@@ -287,6 +302,7 @@ export interface Model {
     router: Router;
     tls: Tls;
     lab?: Lab;
+    monitoring: Monitoring;
     /** Range of automatically picked host ports on the nodes. */
     hostPorts: { start: number; end: number };
     /** FROM of the images matrix builds itself (services, lab hosts); pulled, or bootstrapped offline. */

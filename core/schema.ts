@@ -146,6 +146,27 @@ export const schemas = {
             routerTlsPort: port.default(8443),
             /** The tenants' jump host (matrix:tenancy.jumpPort on the manager) is published on this 127.0.0.1 port. */
             jumpPort: port.default(2222),
+            /** The monitor's status page and API (monitoring.port on the manager) are published on this 127.0.0.1 port. */
+            monitorPort: port.default(9090),
+        })
+        .prefault({}),
+    /** cAdvisor on every host and the manager's collector and status page (monitor/). */
+    monitoring: z
+        .strictObject({
+            /** The monitor's port on the manager (its API and status page). */
+            port: port.default(9090),
+            /** The address the monitor listens on; unset: the manager's private address (the status page is for operators, not the cloud's front door). */
+            bind: ipv4.optional(),
+            /** How often the monitor polls every cAdvisor and the router. */
+            interval: duration.default("5s"),
+            /** How much history the monitor keeps in memory (its charts). */
+            history: duration.default("30m"),
+            /** cAdvisor's port on every node, bound to its private address only; 4194 was cAdvisor's own (the seed's apps use 8081). */
+            cadvisorPort: port.default(4194),
+            /** How often cAdvisor samples each container (its --housekeeping_interval). */
+            housekeepingInterval: duration.default("5s"),
+            /** An image to run instead of the one built here (online: "gcr.io/cadvisor/cadvisor:v0.49.1"). */
+            cadvisorImage: image.optional(),
         })
         .prefault({}),
     baseImage: image.default("debian:bookworm-slim"),

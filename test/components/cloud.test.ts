@@ -87,14 +87,14 @@ describe("dev stack resource graph (mocks)", () => {
 
     test("each component registers its public fields as outputs", () => {
         const registered = (type: string, name: string) => run.componentOutputs[run.byName(`matrix:index:${type}`, name).urn];
-        expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "cloud", "hosts", "nodes", "placement", "pools", "registryAddress", "registryPassword", "routerHttpsUrl", "routerUrl", "tenants"]);
+        expect(registered("Cloud", "matrix")).toEqual(["applications", "ca", "cloud", "hosts", "monitorUrl", "nodes", "placement", "pools", "registryAddress", "registryPassword", "routerHttpsUrl", "routerUrl", "tenants"]);
         expect(registered("Certificates", "certificates")).toEqual(["caCertificate", "issued"]);
         expect(registered("Lab", "lab")).toEqual(["hostKeys", "machines", "privateKey", "privateKeyPath"]);
         expect(registered("Host", "node1")).toEqual(["connection", "keyFile", "provider", "ready", "sshArgs"]);
         expect(registered("Manager", "manager")).toEqual(["image", "ready"]);
         expect(registered("Registry", "manager-registry")).toEqual(["ready"]);
         expect(registered("Dns", "manager-dns")).toEqual(["container", "ready"]);
-        expect(registered("Router", "router")).toEqual(["vcl"]);
+        expect(registered("Router", "router")).toEqual(["container", "varnishVolume", "vcl"]);
         expect(registered("Application", "simplewebapp1")).toEqual(["image", "imageRef", "replicas", "version"]);
     });
 
@@ -280,7 +280,7 @@ describe("names", () => {
         ];
         const run = await runProgram(cfg);
         expect(run.error).toBeUndefined();
-        expect(run.ofType("docker:index/container:Container").map((r) => r.name).filter((n) => n.includes("@")).sort()).toEqual(["web-a@n1", "web@a-n1"]);
+        expect(run.ofType("docker:index/container:Container").map((r) => r.name).filter((n) => n.includes("@") && !n.startsWith("monitoring-")).sort()).toEqual(["web-a@n1", "web@a-n1"]);
     });
 });
 

@@ -35,7 +35,7 @@ describe("stable resource names and inputs", () => {
         expect(names(d.removed)).toEqual(["simplewebapp2-image", ...names(d.removed).filter((n) => /^simplewebapp2@node\d-prune$/.test(n!))]);
         expect(names(d.removed)).toHaveLength(3);
         expect(d.added).toEqual([]);
-        expect(names(d.changed).filter((n) => !n!.startsWith("simplewebapp2@"))).toEqual(["registry-gc"]);
+        expect(names(d.changed).filter((n) => !n!.startsWith("simplewebapp2@"))).toEqual(["monitoring-monitor-config", "registry-gc"]);
         expect(names(d.changed).length).toBeGreaterThan(0);
     });
 
@@ -46,7 +46,7 @@ describe("stable resource names and inputs", () => {
         expect(d.removed).toEqual([]);
         expect(names(d.added).every((n) => n!.startsWith("simplewebapp3"))).toBe(true);
         expect(names(d.added)).toContain("simplewebapp3");
-        expect(names(d.changed)).toEqual(["router-vcl", "router-vcl-load"]);
+        expect(names(d.changed)).toEqual(["monitoring-monitor-config", "router-vcl", "router-vcl-load"]);
     });
 
     test("a container whose host port changes gets a new name (its version), so it can start beside the old one", async () => {
@@ -69,7 +69,7 @@ describe("stable resource names and inputs", () => {
         const d = diff(A, snapshot((await runProgram(cfg)).resources));
         expect(d.added).toEqual([]);
         expect(d.removed).toEqual([]);
-        expect(names(d.changed).filter((n) => !n!.startsWith("simplewebapp1"))).toEqual(["registry-gc"]);
+        expect(names(d.changed).filter((n) => !n!.startsWith("simplewebapp1"))).toEqual(["monitoring-monitor-config", "registry-gc"]);
         expect(names(d.changed)).toEqual(expect.arrayContaining(["simplewebapp1-image", "simplewebapp1@node1", "simplewebapp1@node1-port", "simplewebapp1@node1-prune"]));
     });
 
@@ -81,6 +81,6 @@ describe("stable resource names and inputs", () => {
         expect(names(d.added).every((n) => n!.startsWith("simplewebapp3"))).toBe(true);
         // (Under mocks the new certificate reads as the old one; really, its PEM file is rewritten
         // and hitch reloads it with a SIGHUP: router-tls-pem, router-tls-reload.)
-        expect(names(d.changed)).toEqual(["certificates-router", "manager-dns-records", "manager-dns-reload", "router-vcl", "router-vcl-load"]);
+        expect(names(d.changed)).toEqual(["certificates-router", "manager-dns-records", "manager-dns-reload", "monitoring-monitor-config", "router-vcl", "router-vcl-load"]);
     });
 });

@@ -97,6 +97,7 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
         },
         tls: {},
         hostPorts: { start: 20000, end: 29999 },
+        monitoring: { port: 9090, bind: "10.10.10.1", intervalSeconds: 5, historySeconds: 1800, cadvisorPort: 4194, housekeepingInterval: "5s" },
         baseImage: "debian:bookworm-slim",
         applications: [
             sampleApp("simplewebapp1", [

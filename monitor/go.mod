@@ -1,0 +1,3 @@
+module matrix.local/monitor
+
+go 1.24
