@@ -145,7 +145,7 @@ export const schemas = {
             registryPort: port.default(5000),
             routerTlsPort: port.default(8443),
             /** The tenants' jump host (matrix:tenancy.jumpPort on the manager) is published on this 127.0.0.1 port. */
-            jumpPort: port.default(2222),
+            jumpPort: port.default(2200),
             /** The monitor's status page and API (monitoring.port on the manager) are published on this 127.0.0.1 port. */
             monitorPort: port.default(9090),
         })

@@ -259,3 +259,11 @@ describe("stability: appending never moves what was placed", () => {
         );
     });
 });
+
+test("lab mode with tenants: the default published ports (SSH, router, registry, TLS, monitor, jump) do not collide", () => {
+    const c = tenantConfig();
+    c.mode = "lab";
+    delete c.ssh;
+    delete c.network.dhcp;
+    expect(configProblems(c)).toEqual([]);
+});

@@ -185,7 +185,7 @@ describe("VCL", () => {
         const location = (m: ReturnType<typeof sampleModel>) => /set req\.http\.X-Matrix-Location = "https:\/\/" \+ regsub\(req\.http\.host, ":\[0-9\]\+\$", ""\)(.*) \+ req\.url;/.exec(renderVcl(m))?.[1];
         expect(location(sampleModel({ router: { tls: { redirectHttp: true } } }))).toBe("");
         expect(location(sampleModel({ router: { tls: { redirectHttp: true, port: 8443 } } }))).toBe(' + ":8443"');
-        expect(location(sampleModel({ mode: "lab", lab: { sshPortBase: 2221, routerPort: 8080, registryPort: 5000, routerTlsPort: 9443, monitorPort: 9090, jumpPort: 2222 }, router: { tls: { redirectHttp: true } } }))).toBe(' + ":9443"');
+        expect(location(sampleModel({ mode: "lab", lab: { sshPortBase: 2221, routerPort: 8080, registryPort: 5000, routerTlsPort: 9443, monitorPort: 9090, jumpPort: 2200 }, router: { tls: { redirectHttp: true } } }))).toBe(' + ":9443"');
         expect(location(sampleModel())).toBeUndefined();
         expect(renderVcl(sampleModel())).toContain('if (local.socket == "tls") {');
         expect(renderVcl(sampleModel({ router: { tls: { enabled: false } } }))).not.toContain("X-Forwarded-Proto");

@@ -10,7 +10,7 @@ import { CLOUD, must, onHost, requireTools, sh } from "../../lab/driver/lab";
 import { LabStack } from "../../lab/driver/stack";
 
 jest.setTimeout(900_000);
-const JUMP_PORT = 2222;
+const JUMP_PORT = 2200; // lab.jumpPort (default)
 let lab: LabStack;
 let dir: string;
 let outputs: any;

@@ -27,7 +27,7 @@ const variants: Record<string, Model> = {
     }),
     "TLS off": sampleModel({ router: { tls: { enabled: false } } }),
     "TLS with redirectHttp (port 443)": sampleModel({ router: { tls: { redirectHttp: true } } }),
-    "TLS with redirectHttp, lab (published on 8443)": sampleModel({ mode: "lab", lab: { sshPortBase: 2221, routerPort: 8080, registryPort: 5000, routerTlsPort: 8443, monitorPort: 9090, jumpPort: 2222 }, router: { tls: { redirectHttp: true } } }),
+    "TLS with redirectHttp, lab (published on 8443)": sampleModel({ mode: "lab", lab: { sshPortBase: 2221, routerPort: 8080, registryPort: 5000, routerTlsPort: 8443, monitorPort: 9090, jumpPort: 2200 }, router: { tls: { redirectHttp: true } } }),
     "an application without replicas": sampleModel({ applications: [...base.applications, sampleApp("idle", [])] }),
     "hyphenated names, nested prefixes, expected status 204": sampleModel({
         nodes: [sampleHost("node-a", "10.10.10.21"), sampleHost("node-b", "10.10.10.22")],
