@@ -100,7 +100,10 @@ func NewCollector(cfg Config) *Collector {
 		timeout = 3 * time.Second // a dead host must not hold up the round
 	}
 	return &Collector{
-		cfg:      cfg,
+		cfg: cfg,
+		// Until the first round ends the API answers this: empty lists, never null (the page
+		// iterates them) and the interval the page refreshes at (0 would make it spin).
+		status:   Status{Cloud: cfg.Cloud, IntervalSeconds: cfg.IntervalSeconds, Hosts: []HostStatus{}, Apps: []AppStatus{}},
 		client:   &http.Client{Timeout: timeout},
 		varnish:  runVarnishTool,
 		now:      time.Now,
@@ -173,7 +176,7 @@ func (c *Collector) Poll(ctx context.Context) {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := Status{Cloud: c.cfg.Cloud, GeneratedAt: now, IntervalSeconds: c.cfg.IntervalSeconds}
+	st := Status{Cloud: c.cfg.Cloud, GeneratedAt: now, IntervalSeconds: c.cfg.IntervalSeconds, Hosts: []HostStatus{}, Apps: []AppStatus{}}
 	byNode := map[string]*HostStatus{}
 	sample := Sample{T: now, Hosts: map[string]HostSample{}, Apps: map[string]*float64{}}
 	for i, h := range c.cfg.Hosts {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -296,4 +297,37 @@ func TestLoadConfig(t *testing.T) {
 	if _, err := LoadConfig(p); err == nil {
 		t.Error("want an error for a config without listen")
 	}
+}
+
+// Before the first round ends (a dead host holds it up to the timeout) the page already loads:
+// lists are empty, not null, and the interval is the configured one (the page refreshes at it).
+func TestAPIBeforeFirstPoll(t *testing.T) {
+	c, _ := testCollector(t)
+	srv := httptest.NewServer(Handler(c, http.NotFoundHandler()))
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/api/status":  `"hosts": [],`,
+		"/api/history": `"samples": []`,
+	} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readAll(t, res); !strings.Contains(body, want) {
+			t.Errorf("%s: want %s in %s", path, want, body)
+		}
+	}
+	if s := c.Snapshot(); s.IntervalSeconds != 5 || s.Apps == nil {
+		t.Errorf("status before the first poll: %+v", s)
+	}
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	var b strings.Builder
+	if _, err := io.Copy(&b, res.Body); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
