@@ -166,10 +166,14 @@ func (c *Collector) Poll(ctx context.Context) {
 	var backends map[string]BackendHealth
 	var stats VarnishStats
 	var routerErr error
+	var statsAt time.Time
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		backends, stats, routerErr = c.pollRouter(ctx)
+		// Rates are over the time between counter readings, not between rounds' ends: a round
+		// held up by a dead host's timeout would otherwise show the requests/s dropping.
+		statsAt = c.now()
 	}()
 	wg.Wait()
 	now := c.now()
@@ -213,7 +217,7 @@ func (c *Collector) Poll(ctx context.Context) {
 		}
 		st.Router.VCL = vcl
 		if v, ok := stats["MAIN.client_req"]; ok {
-			st.Router.ClientRequestsPerSecond = c.rate("client", v, now)
+			st.Router.ClientRequestsPerSecond = c.rate("client", v, statsAt)
 		}
 	}
 	st.Router.LastSeen = c.routerAt
@@ -244,7 +248,7 @@ func (c *Collector) Poll(ctx context.Context) {
 				// Every counter is sampled, also once the app's total is known to be incomplete.
 				var rps *float64
 				if v, ok := stats.BackendRequests(vcl, r.Backend); ok {
-					rps = c.rate(vcl+"."+r.Backend, v, now)
+					rps = c.rate(vcl+"."+r.Backend, v, statsAt)
 				}
 				if rps != nil {
 					total += *rps

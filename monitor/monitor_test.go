@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -330,4 +331,35 @@ func readAll(t *testing.T, res *http.Response) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// Requests/s are over the time between the router's counter readings: a round held up by a
+// host that stops answering (its timeout) must not show the traffic dropping.
+func TestRateNotSkewedBySlowHost(t *testing.T) {
+	c, _ := testCollector(t)
+	c.now = time.Now
+	var slow atomic.Int64 // nanoseconds
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(slow.Load()))
+		http.NotFound(w, r)
+	}))
+	defer hang.Close()
+	c.cfg.Hosts[1].Cadvisor = hang.URL
+	value := 9
+	old := c.varnish
+	c.varnish = func(ctx context.Context, tool string, args ...string) ([]byte, error) {
+		if tool == "varnishstat" {
+			return []byte(strings.Replace(string(read(t, "varnishstat.json")), "\"value\": 9\n", fmt.Sprintf("\"value\": %d\n", value), 1)), nil
+		}
+		return old(ctx, tool, args...)
+	}
+	c.Poll(context.Background())
+	time.Sleep(200 * time.Millisecond)
+	value += 10
+	slow.Store(int64(600 * time.Millisecond)) // node2 starts hanging: this round ends 0.6 s late
+	c.Poll(context.Background())
+	// 10 requests in about 0.2 s between the readings: about 50/s (0.8 s, 12.5/s, if the round's end counted).
+	if rps := c.Snapshot().Apps[0].RequestsPerSecond; rps == nil || *rps < 30 || *rps > 55 {
+		t.Errorf("requests/s: %v, want about 50", rps)
+	}
 }
