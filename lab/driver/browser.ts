@@ -29,12 +29,12 @@ export interface LoopbackBrowser {
     close(): Promise<void>;
 }
 
-/** Headless Chromium with one context whose pages reach 127.0.0.1 only. Fails, naming the fix, without Chromium. */
-export async function launchBrowser(): Promise<LoopbackBrowser> {
-    if (!fs.existsSync(CHROMIUM)) {
-        throw new Error(`${CHROMIUM} not found: the browser tests need Debian's Chromium (apt-get install chromium; .ci/run installs it)`);
+/** Headless Chromium with one context whose pages reach 127.0.0.1 only. Fails, naming the fix, without Chromium (never skips). */
+export async function launchBrowser(executablePath = CHROMIUM): Promise<LoopbackBrowser> {
+    if (!fs.existsSync(executablePath)) {
+        throw new Error(`${executablePath} not found: the browser tests need Debian's Chromium (apt-get install chromium; .ci/run installs it)`);
     }
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: LAUNCH_MS });
+    const browser = await chromium.launch({ executablePath, headless: true, args: ARGS, timeout: LAUNCH_MS });
     try {
         const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
         context.setDefaultTimeout(ACTION_MS);

@@ -92,3 +92,7 @@ test("a router that does not answer: replica health unknown, never a stale healt
 test("the page loaded nothing from beyond 127.0.0.1 (uPlot is served by the monitor)", () => {
     expect(browser!.refused).toEqual([]);
 });
+
+test("without Chromium the driver fails, naming the fix (it never skips)", async () => {
+    await expect(launchBrowser("/nonexistent/chromium")).rejects.toThrow("/nonexistent/chromium not found: the browser tests need Debian's Chromium (apt-get install chromium");
+});
