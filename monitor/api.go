@@ -76,10 +76,14 @@ func Handler(c *Collector, static http.Handler) http.Handler {
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, c.Snapshot()) })
 	mux.HandleFunc("GET /api/cloud", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, Totals(c.Snapshot())) })
 	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, _ *http.Request) {
+		samples := c.History()
+		if samples == nil {
+			samples = []Sample{} // [] before the first round, not null
+		}
 		writeJSON(w, struct {
 			IntervalSeconds float64  `json:"intervalSeconds"`
 			Samples         []Sample `json:"samples"`
-		}{c.cfg.IntervalSeconds, c.History()})
+		}{c.cfg.IntervalSeconds, samples})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /static/", http.StripPrefix("/static/", static))

@@ -100,7 +100,10 @@ func NewCollector(cfg Config) *Collector {
 		timeout = 3 * time.Second // a dead host must not hold up the round
 	}
 	return &Collector{
-		cfg:      cfg,
+		cfg: cfg,
+		// Until the first round ends the API answers this: empty lists, never null (the page
+		// iterates them) and the interval the page refreshes at (0 would make it spin).
+		status:   Status{Cloud: cfg.Cloud, IntervalSeconds: cfg.IntervalSeconds, Hosts: []HostStatus{}, Apps: []AppStatus{}},
 		client:   &http.Client{Timeout: timeout},
 		varnish:  runVarnishTool,
 		now:      time.Now,
@@ -163,17 +166,21 @@ func (c *Collector) Poll(ctx context.Context) {
 	var backends map[string]BackendHealth
 	var stats VarnishStats
 	var routerErr error
+	var statsAt time.Time
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		backends, stats, routerErr = c.pollRouter(ctx)
+		// Rates are over the time between counter readings, not between rounds' ends: a round
+		// held up by a dead host's timeout would otherwise show the requests/s dropping.
+		statsAt = c.now()
 	}()
 	wg.Wait()
 	now := c.now()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := Status{Cloud: c.cfg.Cloud, GeneratedAt: now, IntervalSeconds: c.cfg.IntervalSeconds}
+	st := Status{Cloud: c.cfg.Cloud, GeneratedAt: now, IntervalSeconds: c.cfg.IntervalSeconds, Hosts: []HostStatus{}, Apps: []AppStatus{}}
 	byNode := map[string]*HostStatus{}
 	sample := Sample{T: now, Hosts: map[string]HostSample{}, Apps: map[string]*float64{}}
 	for i, h := range c.cfg.Hosts {
@@ -210,7 +217,7 @@ func (c *Collector) Poll(ctx context.Context) {
 		}
 		st.Router.VCL = vcl
 		if v, ok := stats["MAIN.client_req"]; ok {
-			st.Router.ClientRequestsPerSecond = c.rate("client", v, now)
+			st.Router.ClientRequestsPerSecond = c.rate("client", v, statsAt)
 		}
 	}
 	st.Router.LastSeen = c.routerAt
@@ -241,7 +248,7 @@ func (c *Collector) Poll(ctx context.Context) {
 				// Every counter is sampled, also once the app's total is known to be incomplete.
 				var rps *float64
 				if v, ok := stats.BackendRequests(vcl, r.Backend); ok {
-					rps = c.rate(vcl+"."+r.Backend, v, now)
+					rps = c.rate(vcl+"."+r.Backend, v, statsAt)
 				}
 				if rps != nil {
 					total += *rps

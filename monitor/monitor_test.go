@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -295,5 +297,69 @@ func TestLoadConfig(t *testing.T) {
 	_ = os.WriteFile(p, []byte(`{"listen":""}`), 0o644)
 	if _, err := LoadConfig(p); err == nil {
 		t.Error("want an error for a config without listen")
+	}
+}
+
+// Before the first round ends (a dead host holds it up to the timeout) the page already loads:
+// lists are empty, not null, and the interval is the configured one (the page refreshes at it).
+func TestAPIBeforeFirstPoll(t *testing.T) {
+	c, _ := testCollector(t)
+	srv := httptest.NewServer(Handler(c, http.NotFoundHandler()))
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/api/status":  `"hosts": [],`,
+		"/api/history": `"samples": []`,
+	} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readAll(t, res); !strings.Contains(body, want) {
+			t.Errorf("%s: want %s in %s", path, want, body)
+		}
+	}
+	if s := c.Snapshot(); s.IntervalSeconds != 5 || s.Apps == nil {
+		t.Errorf("status before the first poll: %+v", s)
+	}
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	var b strings.Builder
+	if _, err := io.Copy(&b, res.Body); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// Requests/s are over the time between the router's counter readings: a round held up by a
+// host that stops answering (its timeout) must not show the traffic dropping.
+func TestRateNotSkewedBySlowHost(t *testing.T) {
+	c, _ := testCollector(t)
+	c.now = time.Now
+	var slow atomic.Int64 // nanoseconds
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(slow.Load()))
+		http.NotFound(w, r)
+	}))
+	defer hang.Close()
+	c.cfg.Hosts[1].Cadvisor = hang.URL
+	value := 9
+	old := c.varnish
+	c.varnish = func(ctx context.Context, tool string, args ...string) ([]byte, error) {
+		if tool == "varnishstat" {
+			return []byte(strings.Replace(string(read(t, "varnishstat.json")), "\"value\": 9\n", fmt.Sprintf("\"value\": %d\n", value), 1)), nil
+		}
+		return old(ctx, tool, args...)
+	}
+	c.Poll(context.Background())
+	time.Sleep(200 * time.Millisecond)
+	value += 10
+	slow.Store(int64(600 * time.Millisecond)) // node2 starts hanging: this round ends 0.6 s late
+	c.Poll(context.Background())
+	// 10 requests in about 0.2 s between the readings: about 50/s (0.8 s, 12.5/s, if the round's end counted).
+	if rps := c.Snapshot().Apps[0].RequestsPerSecond; rps == nil || *rps < 30 || *rps > 55 {
+		t.Errorf("requests/s: %v, want about 50", rps)
 	}
 }

@@ -20,7 +20,8 @@ command -v go >/dev/null || { echo "build-cadvisor: Go is needed to build cAdvis
 
 build() { # <source dir> <binary> <destination in an image context> [linker flags]
   local src="$root/$1" t0=$SECONDS key out
-  key="$(cd "$src" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)"
+  # Every file of the module: the status page (monitor/page) is embedded in the binary too.
+  key="$(cd "$src" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)"
   out="$cache/$2-$key"
   if [ -x "$out/$2" ]; then
     say "$2: cached in $out"
@@ -33,11 +34,16 @@ build() { # <source dir> <binary> <destination in an image context> [linker flag
   fi
   install -m 0755 "$out/$2" "$root/$3"
 }
-build toolchain/go/cadvisor cadvisor images/cadvisor/cadvisor "-X github.com/google/cadvisor/version.Version=v$(sed -n "s#^require github.com/google/cadvisor v\(.*\)\$#\1#p" "$root/toolchain/go/cadvisor/go.mod")"
+# Arguments: which to build (cadvisor, monitor); none: both. The page's browser test builds the monitor only.
+want=" ${*:-cadvisor monitor} "
+if [[ $want == *" cadvisor "* ]]; then
+  build toolchain/go/cadvisor cadvisor images/cadvisor/cadvisor "-X github.com/google/cadvisor/version.Version=v$(sed -n "s#^require github.com/google/cadvisor v\(.*\)\$#\1#p" "$root/toolchain/go/cadvisor/go.mod")"
+fi
+[[ $want == *" monitor "* ]] || exit 0
 build monitor matrix-monitor images/monitor/matrix-monitor
 
 # The chart library, as published on npm (pinned in package.json).
 uplot="$root/node_modules/uplot/dist"
 [ -f "$uplot/uPlot.iife.min.js" ] || { echo "build-cadvisor: run npm ci first (the status page's chart library, uPlot, comes from node_modules)" >&2; exit 1; }
 install -m 0644 "$uplot/uPlot.iife.min.js" "$uplot/uPlot.min.css" "$root/images/monitor/"
-say "done: images/cadvisor/cadvisor, images/monitor/{matrix-monitor,uPlot.iife.min.js,uPlot.min.css}"
+say "done:${want}(images/monitor also has uPlot.iife.min.js, uPlot.min.css)"
