@@ -84,8 +84,10 @@ describe("limits, observed from the node", () => {
         expect(inside.trim()).toBe(a1.cpuset);
     });
     test("a process above the memory hard limit is killed", () => {
+        const t0 = Date.now();
         const r = sh(["docker", "exec", `${CLOUD}-lab-${instance("acme", "a1").node}`, "docker", "exec", container("acme", "a1"), "timeout", "60", "sh", "-c", "head -c 400m /dev/zero | tail > /dev/null"], 90_000);
         expect(r.code).toBe(137);
+        console.log(`limits: ${JSON.stringify({ memoryLimit: "128m", hogKilledAfterSeconds: (Date.now() - t0) / 1000 })}`);
     });
     test("the disk watchdog stops a writer over its limit within two intervals", async () => {
         const node = instance("acme", "a1").node;
@@ -94,6 +96,7 @@ describe("limits, observed from the node", () => {
         const state = onHost(node, ["docker", "inspect", "-f", "{{.State.Running}}", container("acme", "a1")]).trim();
         expect(state).toBe("false");
         expect(Date.now() - t0).toBeLessThan(60_000);
+        console.log(`limits: ${JSON.stringify({ disk: "200m", writerStoppedAfterSeconds: (Date.now() - t0) / 1000 })}`);
         onHost(node, ["sh", "-c", `docker start ${container("acme", "a1")} && docker exec ${container("acme", "a1")} rm -f /var/tmp/fill`]);
     });
     test("a bounded transfer into the instance is throttled to 8 mbit/s ±20 %", () => {
@@ -106,6 +109,7 @@ describe("limits, observed from the node", () => {
         const mbit = (4194304 * 8) / 1e6 / ((Date.now() - t0) / 1000);
         expect(mbit).toBeGreaterThan(8 * 0.8 * 0.8); // ssh handshakes count against the rate too
         expect(mbit).toBeLessThan(8 * 1.2);
+        console.log(`limits: ${JSON.stringify({ bandwidthIn: "8mbit", measuredMbit: Number(mbit.toFixed(2)) })}`);
     });
 });
 
