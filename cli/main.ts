@@ -140,6 +140,58 @@ export function buildProgram(io: Io, exit: (code: number) => void): Command {
             reportErrors([...hosts.map((h) => h.error && hostError({ host: h.host, error: h.error.message })), registry.error]);
         });
 
+    // Metaleuca's describe-groups: read from the stack (the allocation is the program's, not the hosts').
+    program
+        .command("pools")
+        .alias("describe-groups")
+        .description("machine pools: their nodes, which allocations hold them, free nodes, cores and memory per node")
+        .action(async (_opts, cmd: Command) => {
+            const o = await outputs(cmd);
+            const p = o.pools ?? { pools: {}, allocations: {}, capacity: {} };
+            if (globals(cmd).json) return io.out(json(p));
+            const pools = Object.entries(p.pools);
+            const allocations = Object.entries(p.allocations);
+            if (!pools.length) return io.out("no pools (config key matrix:pools)\n");
+            io.out(`${table(pools, [
+                { header: "pool", value: ([n]) => n },
+                { header: "nodes", value: ([, x]) => x.nodes.join(",") },
+                { header: "free", value: ([, x]) => x.free.join(",") || "-" },
+            ])}\n\n`);
+            if (allocations.length)
+                io.out(`${table(allocations, [
+                    { header: "allocation", value: ([n]) => n },
+                    { header: "pool", value: ([, a]) => a.pool },
+                    { header: "for", value: ([, a]) => a.for },
+                    { header: "exclusive", value: ([, a]) => (a.exclusive ? "yes" : "no") },
+                    { header: "nodes", value: ([, a]) => a.nodes.join(",") },
+                ])}\n\n`);
+            io.out(`${table(Object.entries(p.capacity), [
+                { header: "node", value: ([n]) => n },
+                { header: "cores free", value: ([, c]) => (c.cores === null ? "-" : `${c.coresFree}/${c.cores}`), align: "right" },
+                { header: "memory free", value: ([, c]) => (c.memoryMiB === null ? "-" : `${c.memoryFreeMiB}/${c.memoryMiB} MiB`), align: "right" },
+                { header: "allocations", value: ([, c]) => c.allocations.join(",") || "-" },
+            ])}\n`);
+        });
+
+    program
+        .command("tenants")
+        .description("tenants' instances: node, address, name, pinned cores, memory, and the ssh line through the jump host")
+        .action(async (_opts, cmd: Command) => {
+            const o = await outputs(cmd);
+            const rows = Object.entries(o.tenants ?? {}).flatMap(([tenant, instances]) => instances.map((i) => ({ tenant, ...i })));
+            if (globals(cmd).json) return io.out(json(rows));
+            if (!rows.length) return io.out("no tenants' instances (config keys matrix:tenants, matrix:instances)\n");
+            io.out(`${table(rows, [
+                { header: "tenant", value: (r) => r.tenant },
+                { header: "instance", value: (r) => r.name },
+                { header: "node", value: (r) => r.node },
+                { header: "address", value: (r) => r.address },
+                { header: "cpuset", value: (r) => r.cpuset ?? "-" },
+                { header: "memory", value: (r) => (r.memory === undefined ? "-" : `${r.memory} MiB`), align: "right" },
+                { header: "ssh", value: (r) => r.ssh },
+            ])}\n`);
+        });
+
     for (const [name, detailed] of [["nodes", false], ["describe-nodes", true]] as const) {
         program
             .command(`${name}${detailed ? " [host...]" : ""}`)

@@ -49,6 +49,15 @@ const outputsSchema = z.object({
     /** Set by the monitoring service, when the stack has one. */
     monitorUrl: z.string().optional(),
     registryPassword: z.string().optional(),
+    /** Machine pools and allocations (issue 10); empty objects on a stack without them. */
+    pools: z
+        .object({
+            pools: z.record(z.string(), z.object({ nodes: z.array(z.string()), free: z.array(z.string()) })),
+            allocations: z.record(z.string(), z.object({ pool: z.string(), for: z.string(), exclusive: z.boolean(), nodes: z.array(z.string()) })),
+            capacity: z.record(z.string(), z.object({ cores: z.number().nullable(), coresFree: z.number().nullable(), memoryMiB: z.number().nullable(), memoryFreeMiB: z.number().nullable(), allocations: z.array(z.string()) })),
+        })
+        .optional(),
+    tenants: z.record(z.string(), z.array(z.object({ name: z.string(), node: z.string(), address: z.string(), fqdn: z.string(), cpuset: z.string().optional(), memory: z.number().optional(), disk: z.number().optional(), ssh: z.string() }).loose())).optional(),
 });
 
 export type HostInfo = z.infer<typeof hostSchema>;

@@ -145,3 +145,36 @@ describe("logs", () => {
         expect(formatLogLine(lines[0], true)).toBe("[node1/web-a] 2024-06-01T10:00:00.5Z GET / 200");
     });
 });
+
+describe("pools and tenants (from the stack's outputs only)", () => {
+    const withOutputs = (extra: object) => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "matrix-cli-")), "outputs.json");
+        fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, ...extra }));
+        return file;
+    };
+    const pools = {
+        pools: { all: { nodes: ["node1", "node2"], free: ["node2"] } },
+        allocations: { ci: { pool: "all", for: "acme", exclusive: true, nodes: ["node1"] } },
+        capacity: { node1: { cores: 4, coresFree: 3, memoryMiB: 4096, memoryFreeMiB: 3968, allocations: ["ci"] }, node2: { cores: null, coresFree: null, memoryMiB: null, memoryFreeMiB: null, allocations: [] } },
+    };
+    const tenants = { acme: [{ tenant: "acme", name: "a1", node: "node1", address: "172.31.7.2", fqdn: "a1.acme.matrix", cpuset: "0", memory: 128, ssh: "ssh -J acme@10.10.10.1:2222 dev@a1.acme.matrix" }] };
+
+    test("pools (describe-groups): pools with free nodes, allocations, capacity per node", async () => {
+        const file = withOutputs({ pools });
+        const r = await matrix("--outputs", file, "describe-groups");
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(/^all +node1,node2 +node2$/m);
+        expect(r.out).toMatch(/^ci +all +acme +yes +node1$/m);
+        expect(r.out).toMatch(/^node1 +3\/4 +3968\/4096 MiB +ci$/m);
+        expect(r.out).toMatch(/^node2 +- +- +-$/m);
+        expect(JSON.parse((await matrix("--outputs", file, "--json", "pools")).out)).toEqual(pools);
+        expect((await matrix("--outputs", withOutputs({}), "pools")).out).toBe("no pools (config key matrix:pools)\n");
+    });
+
+    test("tenants: each instance with its node, address and ssh line", async () => {
+        const r = await matrix("--outputs", withOutputs({ tenants }), "tenants");
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(/^acme +a1 +node1 +172\.31\.7\.2 +0 +128 MiB +ssh -J acme@10\.10\.10\.1:2222 dev@a1\.acme\.matrix$/m);
+        expect(JSON.parse((await matrix("--outputs", withOutputs({ tenants }), "--json", "tenants")).out)).toEqual([{ ...tenants.acme[0] }]);
+    });
+});
