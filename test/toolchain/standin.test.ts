@@ -96,3 +96,26 @@ describe("stand-in decisions", () => {
         expect([script.getDiffsList(), script.getReplacesList()]).toEqual([["create"], []]);
     });
 });
+
+describe("remote command connections through a jump host (proxy)", () => {
+    // The ssh client's own reading of the arguments (`ssh -G` resolves them without connecting).
+    const { sshCommandArgs } = require("../../toolchain/standin/command");
+    const { spawnSync } = require("child_process");
+    test("the target is dialed through the proxy's sshd (-W), each hop with its own key and pinned host key", () => {
+        const conn = { host: "10.10.10.11", port: 22, user: "root", proxy: { host: "203.0.113.5", port: 2201, user: "ops" } };
+        const files = { keyFile: "/k/key", knownHostsFile: "/k/known_hosts", proxy: { keyFile: "/k/proxy-key", knownHostsFile: "/k/proxy-known_hosts" } };
+        const args: string[] = sshCommandArgs(conn, files, [], "true");
+        const at = args.indexOf("--");
+        const r = spawnSync(args[0], ["-G", ...args.slice(1, at), args[at + 1]], { encoding: "utf8" });
+        expect(r.status).toBe(0);
+        const config = r.stdout;
+        expect(config).toMatch(/^hostname 10\.10\.10\.11$/m);
+        expect(config).toMatch(/^stricthostkeychecking true$/m);
+        expect(config).toMatch(/^userknownhostsfile \/k\/known_hosts$/m);
+        const proxy = /^proxycommand (.*)$/m.exec(config)![1];
+        expect(proxy).toMatch(/^ssh -i \/k\/proxy-key .*-o StrictHostKeyChecking=yes -o UserKnownHostsFile=\/k\/proxy-known_hosts .*-p 2201 -W %h:%p ops@203\.0\.113\.5$/);
+        // Without a proxy: no ProxyCommand at all.
+        const direct = spawnSync("ssh", ["-G", ...sshCommandArgs({ host: "h" }, {}, [], "true").slice(1, -2), "h"], { encoding: "utf8" }).stdout;
+        expect(direct).not.toMatch(/^proxycommand /m);
+    });
+});

@@ -34,7 +34,9 @@ export const CONNECTION_SPEC: { [k: string]: Spec } = {
     dialErrorLimit: "number",
     perDialTimeout: "number",
     hostKey: "string",
-    // password, privateKeyPassword, agentSocketPath, proxy: not implemented
+    // The jump host the connection goes through (the provider's ProxyConnection).
+    proxy: { host: "string", port: "number", user: "string", privateKey: "string", dialErrorLimit: "number", perDialTimeout: "number", hostKey: "string" },
+    // password, privateKeyPassword, agentSocketPath: not implemented
 };
 
 export const REMOTE_COMMAND_SPEC: { [k: string]: Spec } = {
@@ -152,6 +154,18 @@ export interface Connection {
     dialErrorLimit?: number;
     perDialTimeout?: number;
     hostKey?: string;
+    proxy?: Omit<Connection, "proxy">;
+}
+
+type SshFiles = { keyFile?: string; knownHostsFile?: string; proxy?: { keyFile?: string; knownHostsFile?: string } };
+
+/** Key and host-key options of one hop (a connection without hostKey accepts any key, as the provider does). */
+function hopOptions(files: { keyFile?: string; knownHostsFile?: string }): string[] {
+    const args: string[] = [];
+    if (files.keyFile) args.push("-i", files.keyFile, "-o", "IdentitiesOnly=yes");
+    if (files.knownHostsFile) args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${files.knownHostsFile}`);
+    else args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
+    return args;
 }
 
 /**
@@ -159,21 +173,15 @@ export interface Connection {
  * SSH "env" request the provider's session.Setenv makes: the server keeps only names its
  * AcceptEnv allows). The command goes to the remote user's shell as one string.
  */
-export function sshCommandArgs(
-    conn: Connection,
-    files: { keyFile?: string; knownHostsFile?: string },
-    envKeys: string[],
-    command: string,
-): string[] {
+export function sshCommandArgs(conn: Connection, files: SshFiles, envKeys: string[], command: string): string[] {
     const port = conn.port ?? 22;
     const user = conn.user ?? "root";
-    const args = ["ssh"];
-    if (files.keyFile) args.push("-i", files.keyFile, "-o", "IdentitiesOnly=yes");
-    args.push("-p", String(port));
-    if (files.knownHostsFile) {
-        args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${files.knownHostsFile}`);
-    } else {
-        args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
+    const args = ["ssh", ...hopOptions(files), "-p", String(port)];
+    if (conn.proxy) {
+        // The jump host opens the TCP connection (-W), checked with its own key and host key.
+        const p = conn.proxy;
+        const hop = ["ssh", ...hopOptions(files.proxy ?? {}), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-p", String(p.port ?? 22), "-W", "%h:%p", `${p.user ?? "root"}@${p.host}`];
+        args.push("-o", `ProxyCommand=${hop.map(shQuote).join(" ")}`);
     }
     args.push(
         "-o", "BatchMode=yes",
@@ -202,23 +210,30 @@ export function dialDelays(limit: number): { maxDials: number; delayMs: (attempt
     };
 }
 
-async function withSshFiles<T>(conn: Connection, ctx: HandlerContext, fn: (files: { keyFile?: string; knownHostsFile?: string }) => Promise<T>): Promise<T> {
+/** The key and known_hosts files of one hop, in `dir`. */
+function hopFiles(conn: Omit<Connection, "proxy">, dir: string, prefix: string): { keyFile?: string; knownHostsFile?: string } {
+    const files: { keyFile?: string; knownHostsFile?: string } = {};
+    if (conn.privateKey) {
+        files.keyFile = path.join(dir, `${prefix}key`);
+        let key = conn.privateKey;
+        if (!key.endsWith("\n")) key += "\n";
+        fs.writeFileSync(files.keyFile, key, { mode: 0o600 });
+    } else if (!process.env.SSH_AUTH_SOCK) {
+        throw new StandinError(`connection${prefix ? ` ${prefix.replace(/-$/, "")}` : ""} has no privateKey and SSH_AUTH_SOCK is unset (password auth is not implemented)`);
+    }
+    if (conn.hostKey) {
+        files.knownHostsFile = path.join(dir, `${prefix}known_hosts`);
+        fs.writeFileSync(files.knownHostsFile, knownHostsLine(conn.host, conn.port ?? 22, conn.hostKey), { mode: 0o600 });
+    }
+    return files;
+}
+
+async function withSshFiles<T>(conn: Connection, ctx: HandlerContext, fn: (files: SshFiles) => Promise<T>): Promise<T> {
     const dir = fs.mkdtempSync(path.join(ctx.tmpDir, "ssh-"));
     fs.chmodSync(dir, 0o700);
     try {
-        const files: { keyFile?: string; knownHostsFile?: string } = {};
-        if (conn.privateKey) {
-            files.keyFile = path.join(dir, "key");
-            let key = conn.privateKey;
-            if (!key.endsWith("\n")) key += "\n";
-            fs.writeFileSync(files.keyFile, key, { mode: 0o600 });
-        } else if (!process.env.SSH_AUTH_SOCK) {
-            throw new StandinError("connection has no privateKey and SSH_AUTH_SOCK is unset (password auth is not implemented)");
-        }
-        if (conn.hostKey) {
-            files.knownHostsFile = path.join(dir, "known_hosts");
-            fs.writeFileSync(files.knownHostsFile, knownHostsLine(conn.host, conn.port ?? 22, conn.hostKey), { mode: 0o600 });
-        }
+        const files: SshFiles = hopFiles(conn, dir, "");
+        if (conn.proxy) files.proxy = hopFiles(conn.proxy, dir, "proxy-");
         return await fn(files);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -226,7 +241,7 @@ async function withSshFiles<T>(conn: Connection, ctx: HandlerContext, fn: (files
 }
 
 /** Dial (an `ssh ... true` probe) until it succeeds, like the provider's dial retry. */
-async function dial(req: { type: string; name: string }, conn: Connection, files: { keyFile?: string; knownHostsFile?: string }, ctx: HandlerContext) {
+async function dial(req: { type: string; name: string }, conn: Connection, files: SshFiles, ctx: HandlerContext) {
     const limit = conn.dialErrorLimit ?? 10;
     const { maxDials, delayMs } = dialDelays(limit);
     const started = Date.now();
