@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { baseImages } from "../../core/build";
+import { cpuList } from "../../core/tenancy";
 import { buildModel, ConfigEnv } from "../../core/config";
 import { CONFIG_KEYS, schemas } from "../../core/schema";
 import { goDuration } from "../../core/replica";
@@ -268,6 +269,21 @@ describe("shipped stack files", () => {
         for (const a of m.applications) expect(new Set(a.replicas.map((r) => r.node)).size).toBe(2);
         // The second app fills the node the first one left idle.
         expect(m.applications.map((a) => a.replicas.map((r) => r.node))).toEqual([["node1", "node3"], ["node2", "node3"]]);
+    });
+
+    test("Pulumi.example-tenants.yaml (the README's worked example) validates: pools, allocations, pinned cores", () => {
+        const m = buildModel(load("Pulumi.example-tenants.yaml"), real([]));
+        const t = m.tenancy;
+        expect(t.allocations.map((a) => [a.name, a.nodes])).toEqual([["acme-ci", ["node3"]], ["load-tests", expect.any(Array)]]);
+        expect(t.allocations[1].nodes.every((n) => ["node1", "node2"].includes(n))).toBe(true);
+        const ci = t.instances.find((i) => i.name === "ci1")!;
+        expect(ci.node).toBe("node3"); // the allocation's machine
+        expect(t.instances.find((i) => i.tenant === "beta")!.cpuset).toBe("3");
+        // No two instances share a core on a node.
+        for (const node of m.nodes.map((n) => n.name)) {
+            const cores = t.instances.filter((i) => i.node === node && i.cpuset).flatMap((i) => cpuList(i.cpuset!));
+            expect(new Set(cores).size).toBe(cores.length);
+        }
     });
 
     test("Pulumi.example-ssh.yaml with the seed's plan file", () => {
