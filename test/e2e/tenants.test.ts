@@ -66,8 +66,16 @@ describe("access", () => {
         expect(shell.out).not.toMatch(/uid=/);
     });
     test("directly, without the jump host, the instance is unreachable", () => {
-        const direct = sh(["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "StrictHostKeyChecking=no", "-i", key("acme"), `dev@${instance("acme", "a1").address}`, "true"], 15_000);
+        const a1 = instance("acme", "a1");
+        const direct = sh(["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "StrictHostKeyChecking=no", "-i", key("acme"), `dev@${a1.address}`, "true"], 15_000);
         expect(direct.code).not.toBe(0);
+        // The negatives below mean something: the manager (the jump host's network) does reach it.
+        const tcp = (host: string, container: string[]) => sh(["docker", "exec", `${CLOUD}-lab-${host}`, ...container, "timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${a1.address}/22`], 20_000).code;
+        expect(tcp("manager", [])).toBe(0);
+        // An app container on the instance's own node has a route to it, and the firewall refuses it.
+        const app = outputs.placement.find((p: any) => p.node === a1.node);
+        expect(app).toBeDefined();
+        expect(tcp(a1.node, ["docker", "exec", app.container])).not.toBe(0);
     });
     test("tenant A cannot reach tenant B's instance (same or another node)", () => {
         const b = instance("beta", "b1");
