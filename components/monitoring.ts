@@ -1,6 +1,5 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash, directoryHash } from "../core/hash";
@@ -43,11 +42,6 @@ export class Monitoring extends pulumi.ComponentResource {
         const { model, registry } = args;
         const cloudName = model.cloudName;
         const m = model.monitoring;
-        const need = (file: string) => {
-            if (!fs.existsSync(path.join(args.projectDir, file))) throw new pulumi.RunError(`${file} is missing: run scripts/build-cadvisor.sh first (it builds cAdvisor and the monitor from the Go module proxy)`);
-        };
-        if (!m.cadvisorImage) need("images/cadvisor/cadvisor");
-        need("images/monitor/matrix-monitor");
 
         let cadvisorRef: pulumi.Output<string>;
         let pushed: pulumi.Resource[] = args.managerReady;

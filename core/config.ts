@@ -488,10 +488,18 @@ function managerPorts(c: Check, hosts: Host[]): [number | undefined, string][] {
     ];
 }
 
+/** What scripts/build-cadvisor.sh leaves in the image build contexts (relative to the project). */
+export const MONITORING_BINARIES = { cadvisor: "images/cadvisor/cadvisor", monitor: "images/monitor/matrix-monitor" };
+
 function checkMonitoring(c: Check, hosts: Host[], nodes: Nodes, replicas: Map<string, Replica[]>) {
     const { cfg, problems } = c;
     const m = cfg.monitoring;
     if (!m) return;
+    // Built on this machine (not in git): reported here, so a deploy never stops half-way for them.
+    const built = (file: string) => c.env.isFile(path.join(c.env.projectDir, file));
+    if (!m.cadvisorImage && !built(MONITORING_BINARIES.cadvisor))
+        problems.report(at("monitoring"), `${MONITORING_BINARIES.cadvisor} is missing: run scripts/build-cadvisor.sh (it builds cAdvisor and the monitor from the Go module proxy), or set matrix:monitoring.cadvisorImage to an image to pull`);
+    if (!built(MONITORING_BINARIES.monitor)) problems.report(at("monitoring"), `${MONITORING_BINARIES.monitor} is missing: run scripts/build-cadvisor.sh (it builds the monitor from monitor/)`);
     const interval = durationMs(m.interval);
     if (interval < 1000 || interval > 60_000) problems.report(at("monitoring", "interval"), `(${m.interval}) must be between 1s and 1m`);
     const history = durationMs(m.history);

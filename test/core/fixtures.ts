@@ -120,7 +120,7 @@ export function configEnv(files: Record<string, string> = {}, secrets: string[] 
         projectDir: "/p",
         secretExists: (k) => secrets.includes(k),
         readFile: (f) => files[f],
-        isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519",
+        isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519" || /^\/p\/images\/(cadvisor\/cadvisor|monitor\/matrix-monitor)$/.test(f),
         hashDir: (d) => `hash-of-${d.split("/").pop()}`,
         imageId: (ref) => `sha256:id-of-${ref}`,
     };

@@ -74,3 +74,15 @@ describe("monitoring rendering", () => {
         ]);
     });
 });
+
+test("the binaries scripts/build-cadvisor.sh makes are checked before any resource, with what to run", () => {
+    const { buildModel } = require("../../core/config");
+    const { baseConfig, configEnv } = require("./fixtures");
+    const env = configEnv();
+    const missing = { ...env, isFile: (f: string) => !f.startsWith("/p/images/") && env.isFile(f) };
+    expect(() => buildModel(baseConfig(), missing)).toThrow(/matrix:monitoring: images\/cadvisor\/cadvisor is missing: run scripts\/build-cadvisor\.sh[\s\S]*matrix:monitoring: images\/monitor\/matrix-monitor is missing/);
+    // An image to pull instead of the built cAdvisor: only the monitor is needed.
+    const online = baseConfig();
+    online.monitoring = { cadvisorImage: "gcr.io/cadvisor/cadvisor:v0.49.1" };
+    expect(() => buildModel(online, missing)).toThrow(/^(?![\s\S]*cadvisor\/cadvisor is missing)[\s\S]*matrix-monitor is missing/);
+});

@@ -200,7 +200,7 @@ describe("firewall", () => {
 });
 
 describe("config: tls and router.tls", () => {
-    const files: Record<string, string> = { "/p/ca.crt": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", "/p/notes.txt": "hello" };
+    const files: Record<string, string> = { "/p/ca.crt": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", "/p/notes.txt": "hello", "/p/images/cadvisor/cadvisor": "", "/p/images/monitor/matrix-monitor": "" };
     const env = (secrets: string[] = []): ConfigEnv => ({
         projectDir: "/p",
         secretExists: (k) => secrets.includes(k),
