@@ -88,7 +88,8 @@ export class Tenancy extends pulumi.ComponentResource {
                     options: { "com.docker.network.bridge.name": n.bridge, "com.docker.network.bridge.enable_icc": "true" },
                     labels: [{ label: "matrix.tenant", value: n.tenant }],
                 },
-                { parent: this, provider: hosts[n.node].provider },
+                // Fixed names: the old one must go before its replacement is created.
+                { parent: this, provider: hosts[n.node].provider, deleteBeforeReplace: true },
             );
         }
 
@@ -121,7 +122,7 @@ export class Tenancy extends pulumi.ComponentResource {
                     labels: Object.entries(instanceLabels(model, x)).map(([label, value]) => ({ label, value })),
                     destroyGraceSeconds: 10,
                 },
-                { parent: this, provider: node.provider, dependsOn: x.node in agents ? [agents[x.node]] : [] },
+                { parent: this, provider: node.provider, dependsOn: x.node in agents ? [agents[x.node]] : [], deleteBeforeReplace: true },
             );
             if (x.bandwidth.in || x.bandwidth.out)
                 new command.remote.Command(
@@ -130,7 +131,8 @@ export class Tenancy extends pulumi.ComponentResource {
                     { connection: node.connection, create: pulumi.interpolate`sh ${jumpPaths.agent} bandwidth ${shq(instanceContainerName(model.cloudName, x.tenant, x.name))} # ${container.id}`, addPreviousOutputInEnv: false },
                     { parent: this, dependsOn: [container] },
                 );
-            const jump = model.mode === "lab" ? `-J ${x.tenant}@127.0.0.1:${model.lab!.jumpPort}` : `-J ${x.tenant}@${model.manager.address}:${t.jumpPort}`;
+            // Where operators reach the manager (the jump host listens on router.bind, else every address).
+            const jump = model.mode === "lab" ? `-J ${x.tenant}@127.0.0.1:${model.lab!.jumpPort}` : `-J ${x.tenant}@${model.router.bind ?? model.manager.ssh.host}:${t.jumpPort}`;
             this.instances.push({ tenant: x.tenant, name: x.name, node: x.node, address: x.address, fqdn: x.fqdn, cpuset: x.cpuset, memory: x.memory, disk: x.disk, ssh: `ssh ${jump} ${x.user}@${x.fqdn}` });
         }
 
@@ -166,7 +168,7 @@ export class Tenancy extends pulumi.ComponentResource {
                     restart: "unless-stopped",
                     init: true,
                 },
-                { parent: this, provider: manager.provider, dependsOn: [...files.map((f) => f.command), routes, ...args.managerReady] },
+                { parent: this, provider: manager.provider, dependsOn: [...files.map((f) => f.command), routes, ...args.managerReady], deleteBeforeReplace: true },
             );
             // New tenants, keys or instances: users synced and sshd's config re-read, sessions kept.
             new command.remote.Command(
