@@ -4,6 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { cidrRange, toInt, toIp } from "./ipv4";
 import { z } from "zod";
 import { baseImages } from "./build";
 import { cpusetCpus, durationMs } from "./formats";
@@ -57,15 +58,6 @@ const MIN_MEMORY_MIB = 6;
 /** Go's longest time.Duration, which Docker's health check times are. */
 const MAX_GO_DURATION_MS = 2 ** 63 / 1e6 - 1;
 
-// ---- IPv4 helpers (the network is small and IPv4-only, like the seed's) ----
-const toInt = (ip: string) => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-function cidrRange(cidr: string) {
-    const [base, bits] = cidr.split("/");
-    const size = 2 ** (32 - Number(bits));
-    const network = Math.floor(toInt(base) / size) * size;
-    return { network, broadcast: network + size - 1, netmask: toIp(2 ** 32 - size), bits: Number(bits), hostBitsSet: network !== toInt(base) };
-}
 
 function expandHome(p: string): string {
     return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;

@@ -9,7 +9,8 @@ import { durationMs, cpusetCpus } from "./formats";
 import { Allocation, Host, Instance, NodeCapacity, Pool, Tenancy, TenantNetwork } from "./model";
 import { Problems } from "./problems";
 import { InstanceConfig, ParsedConfig } from "./schema";
-import { allocateMachines, cidrsOverlap, CoreMap, cpuList, formatCpuList, hashSlots, MachineResult, rendezvous, subnets24, tenantNetworkNames } from "./tenancy";
+import { cidrRange, cidrsOverlap, toIp } from "./ipv4";
+import { allocateMachines, instanceContainerName, CoreMap, cpuList, formatCpuList, hashSlots, MachineResult, rendezvous, subnets24, tenantNetworkNames } from "./tenancy";
 
 /** Unix users of the jump host's base system: a tenant of that name would be one of them. */
 const SYSTEM_USERS = ["root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "sshd", "messagebus"];
@@ -47,9 +48,22 @@ export function checkTenancy(t: TenancyInput): Tenancy {
     const allocations = checkAllocations(t, pools, tenants);
     const { instances, capacity } = checkInstances(t, tenants, pools, allocations);
     const networks = assignAddresses(t, instances);
+    // "a-b"/"c" and "a"/"b-c" are different instances but would be one container name.
+    const containers = new Map<string, string>();
+    (cfg.instances ?? []).forEach((x, i) => {
+        const name = instanceContainerName(t.cloudName, x.tenant, x.name);
+        const other = containers.get(name);
+        const self = `${x.tenant}/${x.name}`;
+        if (other && other !== self) problems.report(at("instances", i, "name"), `its container would be named ${name}, as ${other}'s; rename one of them`);
+        else containers.set(name, self); // the same instance twice is reported as a duplicate
+    });
     if (settings && cfg.network && cidrsOverlap(settings.cidr, cfg.network.cidr))
         problems.report(at("tenancy", "cidr"), `${settings.cidr} overlaps the private network ${cfg.network.cidr}; choose a range of its own, e.g. "172.31.0.0/16"`);
     if (settings && Number(settings.cidr.split("/")[1]) > 24) problems.report(at("tenancy", "cidr"), "must be /24 or larger: each tenant gets a /24 on each node it has instances on");
+    else if (settings && cidrRange(settings.cidr).hostBitsSet) {
+        const r = cidrRange(settings.cidr);
+        problems.report(at("tenancy", "cidr"), `has host bits set; the range is ${toIp(r.network)}/${r.bits}`);
+    }
     return {
         cidr: settings?.cidr ?? "",
         jumpPort: settings?.jumpPort ?? 0,
@@ -70,6 +84,8 @@ function checkTenants({ cfg, at, problems }: TenancyInput): Map<string, { name: 
     (cfg.tenants ?? []).forEach((x, i) => {
         if (out.has(x.name)) return problems.report(at("tenants", i, "name"), `"${x.name}" is already defined at ${out.get(x.name)!.where}`);
         if (SYSTEM_USERS.includes(x.name)) problems.report(at("tenants", i, "name"), `"${x.name}" is a system user of the jump host (tenants log in there by name); choose another name`);
+        // The tenant is a Unix user on the jump host: useradd takes at most 32 characters.
+        else if (x.name.length > 32) problems.report(at("tenants", i, "name"), `is ${x.name.length} characters; a tenant is a user on the jump host, at most 32`);
         out.set(x.name, { name: x.name, keys: x.keys.map((k) => k.trim()), where: at("tenants", i) });
     });
     return out;

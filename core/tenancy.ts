@@ -4,6 +4,7 @@
 // an earlier one (its machines, its node, its cores, its subnet and address). Slots (subnets,
 // addresses) come from a hash of the owner's name, probing on a clash, so they hardly depend on
 // the order at all.
+import { cidrRange, toIp } from "./ipv4";
 import { sha256 } from "./hash";
 
 /** Rendezvous (highest-random-weight) order of `candidates` for `owner`: independent of every other owner. */
@@ -139,31 +140,15 @@ export function hashSlots(keys: readonly string[], size: number, taken: Readonly
     return out;
 }
 
-const toInt = (ip: string) => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-
 /** The /24 subnets a CIDR of /24 or larger holds: how many, and the n-th (network, gateway .1, host .k). */
 export function subnets24(cidr: string): { count: number; subnet(n: number): { subnet: string; gateway: string; host(k: number): string } } {
-    const [base, bits] = cidr.split("/");
-    const count = Number(bits) <= 24 ? 2 ** (24 - Number(bits)) : 0;
-    const start = Math.floor(toInt(base) / 256) * 256;
+    const range = cidrRange(cidr);
+    const count = range.bits <= 24 ? 2 ** (24 - range.bits) : 0;
+    const start = range.network; // masked by the prefix: host bits in the base never shift the range
     return {
         count,
         subnet: (n) => ({ subnet: `${toIp(start + n * 256)}/24`, gateway: toIp(start + n * 256 + 1), host: (k) => toIp(start + n * 256 + k) }),
     };
-}
-
-/** Whether two IPv4 CIDRs share an address. */
-export function cidrsOverlap(a: string, b: string): boolean {
-    const range = (c: string) => {
-        const [base, bits] = c.split("/");
-        const size = 2 ** (32 - Number(bits));
-        const start = Math.floor(toInt(base) / size) * size;
-        return [start, start + size - 1];
-    };
-    const [a0, a1] = range(a);
-    const [b0, b1] = range(b);
-    return a0 <= b1 && b0 <= a1;
 }
 
 /** Docker network and Linux bridge names of a tenant's network (a bridge name is at most 15 characters). */

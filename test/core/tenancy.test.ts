@@ -195,6 +195,17 @@ const bad: Row[] = [
     ["jump port on the router's", (c) => (c.tenancy = { jumpPort: 80 }), "matrix:tenancy.jumpPort: 80 is matrix:router.port (both on the manager); choose another port, e.g. 2222"],
     ["via an unknown host", (c) => (c.nodes[0].ssh = { via: "gateway", hostKey: "ssh-ed25519 AAAA" }), 'matrix:nodes[0].ssh.via: host "gateway" is not defined (known: manager, node1, node2, node3); name the manager or another host'],
     ["via without a pinned host key", (c) => (c.nodes[0].ssh = { via: "manager" }), "matrix:nodes[0].ssh.hostKey: is required with ssh.via (the host is not reachable to be scanned on first contact); set it to the host's key, e.g. from: ssh manager ssh-keyscan -t ed25519 10.10.10.11"],
+    ["tenant range with host bits", (c) => (c.tenancy = { cidr: "172.31.5.0/16" }), "matrix:tenancy.cidr: has host bits set; the range is 172.31.0.0/16"],
+    ["tenant name longer than a Unix user name", (c) => c.tenants.push({ name: "b".repeat(33), keys: [KEY_B] }), `matrix:tenants[2].name: is 33 characters; a tenant is a user on the jump host, at most 32`],
+    [
+        "two instances, one container name",
+        (c) => {
+            c.instances[0].name = "x-y";
+            c.tenants.push({ name: "acme-x", keys: [KEY_A] });
+            c.instances.push({ tenant: "acme-x", name: "y", node: "node2", memory: "64m" });
+        },
+        "matrix:instances[2].name: its container would be named matrix-acme-x-y, as acme/x-y's; rename one of them",
+    ],
     ["via as a default", (c) => (c.ssh.via = "manager"), "matrix:ssh.via: applies per host: set it under <host>.ssh.via for the hosts behind the jump host"],
 ];
 
