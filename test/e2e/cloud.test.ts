@@ -68,6 +68,8 @@ const describeSteps = (steps: Step[]) =>
 const ROUTE_SWITCH = ["replace command:remote:Command router-vcl-load", "update command:remote:Command router-vcl"].sort();
 /** The registry's image retention, re-run when an app's version (or the set of apps) changes. */
 const REGISTRY_GC = "update command:remote:Command registry-gc";
+/** The monitor's config lists every replica (its router backend, its container): rewritten with them; the monitor re-reads it. */
+const MONITOR_CONFIG = "update command:remote:Command monitoring-monitor-config";
 const belongsTo = (app: string) => (s: Step) => s.name === app || s.name.startsWith(`${app}-`) || s.name.startsWith(`${app}@`);
 
 beforeAll(async () => {
@@ -304,7 +306,7 @@ test("step 4: adding a third app while load runs fails no request and changes no
 
     // The engine's own steps: the new app's resources, and the VCL file and its vcl.load.
     const others = r.apply.steps.filter((s) => !belongsTo("simplewebapp3")(s));
-    expect(describeSteps(others)).toEqual([...ROUTE_SWITCH, REGISTRY_GC].sort());
+    expect(describeSteps(others)).toEqual([...ROUTE_SWITCH, REGISTRY_GC, MONITOR_CONFIG].sort());
     expect(r.apply.steps.filter(belongsTo("simplewebapp3")).every((s) => s.op === "create")).toBe(true);
     expect(appContainerIds(APPS)).toEqual(before);
 
@@ -320,7 +322,7 @@ test("a changed app source: preview lists only that app's resources, and up appl
     const p = await lab.preview();
     expect(p.steps.length).toBeGreaterThan(0);
     // Besides the app: the VCL (new replicas on new ports) and its vcl.load.
-    expect(describeSteps(p.steps.filter((s) => !belongsTo("simplewebapp1")(s)))).toEqual([...ROUTE_SWITCH, REGISTRY_GC].sort());
+    expect(describeSteps(p.steps.filter((s) => !belongsTo("simplewebapp1")(s)))).toEqual([...ROUTE_SWITCH, REGISTRY_GC, MONITOR_CONFIG].sort());
     // The image is rebuilt, and every replica moves to it.
     expect(describeSteps(p.steps.filter((s) => s.name === "simplewebapp1-image"))).toEqual(["update docker:index/image:Image simplewebapp1-image"]);
     for (const node of nodesOf("simplewebapp1")) {
