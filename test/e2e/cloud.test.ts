@@ -434,7 +434,9 @@ describe("day-2 operations under load", () => {
             const kept = [...new Set(onHost(node, ["docker", "images", "--format", "{{.ID}}", `manager.matrix:5000/${app}`]).split("\n"))];
             // The prune runs once the new replica is healthy, when the old one still runs (the
             // engine deletes it last): that image stays until the next deploy's prune.
-            expect(kept.length).toBeLessThanOrEqual(KEEP + 1);
+            // On failure: what is there, and which containers (running or not) hold which image.
+            const seen = () => `${onHost(node, ["docker", "images", "--format", "{{.ID}} {{.CreatedAt}} {{.Digest}}", `manager.matrix:5000/${app}`])}\n${onHost(node, ["docker", "ps", "-a", "--format", "{{.Names}} {{.Image}} {{.Status}}"])}`;
+            if (kept.length > KEEP + 1) throw new Error(`${node} keeps ${kept.length} images of ${app} (at most ${KEEP + 1}):\n${seen()}`);
             expect(kept).toContain(onHost(node, ["docker", "image", "inspect", "--format", "{{.ID}}", outputs.applications[app].image]).replace(/^sha256:/, "").slice(0, 12));
         }
     });
