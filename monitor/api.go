@@ -83,7 +83,7 @@ func Handler(c *Collector, static http.Handler) http.Handler {
 		writeJSON(w, struct {
 			IntervalSeconds float64  `json:"intervalSeconds"`
 			Samples         []Sample `json:"samples"`
-		}{c.cfg.IntervalSeconds, samples})
+		}{c.interval, samples})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /static/", http.StripPrefix("/static/", static))

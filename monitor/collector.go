@@ -75,11 +75,13 @@ type HostSample struct {
 
 // Collector polls every host's cAdvisor and the router, keeps the latest Status and a bounded history.
 type Collector struct {
-	cfg     Config
-	client  *http.Client
-	varnish func(ctx context.Context, tool string, args ...string) ([]byte, error)
-	now     func() time.Time
-	reload  func() (Config, bool) // a changed config file, if any
+	cfg Config
+	// Fixed at start (a reload keeps the ticker's): read by the API without the lock.
+	interval float64
+	client   *http.Client
+	varnish  func(ctx context.Context, tool string, args ...string) ([]byte, error)
+	now      func() time.Time
+	reload   func() (Config, bool) // a changed config file, if any
 
 	mu       sync.RWMutex
 	status   Status
@@ -100,7 +102,8 @@ func NewCollector(cfg Config) *Collector {
 		timeout = 3 * time.Second // a dead host must not hold up the round
 	}
 	return &Collector{
-		cfg: cfg,
+		cfg:      cfg,
+		interval: cfg.IntervalSeconds,
 		// Until the first round ends the API answers this: empty lists, never null (the page
 		// iterates them) and the interval the page refreshes at (0 would make it spin).
 		status:   Status{Cloud: cfg.Cloud, IntervalSeconds: cfg.IntervalSeconds, Hosts: []HostStatus{}, Apps: []AppStatus{}},
