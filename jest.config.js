@@ -6,7 +6,7 @@ module.exports = {
             displayName: "unit",
             testEnvironment: "node",
             transform: tsJest,
-            testMatch: ["<rootDir>/test/core/**/*.test.ts", "<rootDir>/test/components/**/*.test.ts", "<rootDir>/test/varnish/**/*.test.ts", "<rootDir>/test/toolchain/**/*.test.ts", "<rootDir>/test/cli/**/*.test.ts", "<rootDir>/test/monitor/**/*.test.ts"],
+            testMatch: ["<rootDir>/test/core/**/*.test.ts", "<rootDir>/test/components/**/*.test.ts", "<rootDir>/test/varnish/**/*.test.ts", "<rootDir>/test/cli/**/*.test.ts", "<rootDir>/test/monitor/**/*.test.ts"],
         },
         {
             displayName: "e2e",

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as forms from "../core/docker-forms";
 import { appContainerName, replicaResourceName } from "../core/layout";
 import { Application as App } from "../core/model";
 import { healthTest, replicaVersion } from "../core/replica";
@@ -11,6 +12,8 @@ import { Host } from "./host";
 export interface ApplicationArgs {
     cloudName: string;
     app: App;
+    /** The platform the app's image is built for (config `platform`). */
+    platform: string;
     /** Where nodes pull (address) and this machine pushes (pushAddress); auth when the registry requires it; images kept per app. */
     registry: { address: string; pushAddress: string; auth: { username: string; password: pulumi.Input<string> }; keep: number };
     /** A pinned version (rollback): the digest its tag points to in the registry. */
@@ -70,7 +73,7 @@ export class Application extends pulumi.ComponentResource {
                 `${name}-image`,
                 {
                     imageName: `${registry.pushAddress}/${app.name}:${app.source.hash}`,
-                    build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args },
+                    build: { context: app.source.dir, dockerfile: path.join(app.source.dir, app.source.dockerfile), args: app.source.args, platform: args.platform },
                     registry: { server: registry.pushAddress, username: auth.username, password: auth.password },
                 },
                 { parent: this, dependsOn: args.managerReady },
@@ -87,13 +90,8 @@ export class Application extends pulumi.ComponentResource {
 
         const envs = app.env.map((e) => ("value" in e ? pulumi.output(`${e.name}=${e.value}`) : pulumi.interpolate`${e.name}=${args.secret(e.secret)}`));
         const limits = {
-            memory: app.memory,
-            // No swap beyond the memory limit (Docker's default would allow as much again); stated
-            // also because the provider reads MemorySwap back.
-            memorySwap: app.memory,
-            memoryReservation: app.memoryReservation,
-            // The provider reads whole CPUs back as "1.0"; "1" would replace the container every up.
-            cpus: app.cpus === undefined ? undefined : Number.isInteger(app.cpus) ? app.cpus.toFixed(1) : String(app.cpus),
+            ...forms.memoryLimits(app.memory, app.memoryReservation),
+            cpus: forms.cpus(app.cpus),
             cpuSet: app.cpuset,
         };
         const h = app.health;
@@ -145,7 +143,7 @@ export class Application extends pulumi.ComponentResource {
                     restart: app.restart,
                     healthcheck,
                     securityOpts: app.security.noNewPrivileges ? ["no-new-privileges"] : [],
-                    capabilities: { drops: app.security.capDrop, adds: app.security.capAdd },
+                    capabilities: forms.capabilities({ drops: app.security.capDrop, adds: app.security.capAdd }),
                     readOnly: app.security.readOnlyRootfs,
                     user: app.security.user,
                     // An init as PID 1 forwards the stop signal, so replicas stop in well under the grace period.

@@ -101,6 +101,7 @@ export class Cloud extends pulumi.ComponentResource {
                       {
                           cloudName: model.cloudName,
                           baseImage: model.baseImage,
+                          platform: model.platform,
                           domain: model.domain,
                           network: model.network,
                           manager: model.manager,
@@ -165,6 +166,7 @@ export class Cloud extends pulumi.ComponentResource {
             {
                 cloudName: model.cloudName,
                 baseImage: model.baseImage,
+                platform: model.platform,
                 machine: model.manager,
                 host: hosts[model.manager.name],
                 projectDir: args.projectDir,
@@ -183,6 +185,7 @@ export class Cloud extends pulumi.ComponentResource {
                     {
                         cloudName: model.cloudName,
                         app,
+                        platform: model.platform,
                         registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth, keep: model.registry.keep },
                         pinnedDigest: app.source.kind === "pinned" ? manager.tagDigest(`${app.name}-digest`, { app: app.name, tag: app.source.tag }) : undefined,
                         hostPorts: model.hostPorts,

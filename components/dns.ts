@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { capabilities } from "../core/docker-forms";
 import { paths, serviceContainerName } from "../core/layout";
 import { renderScript } from "../core/scripts";
 import { Host } from "./host";
@@ -40,7 +41,7 @@ export class Dns extends pulumi.ComponentResource {
                 image: args.image,
                 command: ["matrix-dns"],
                 networkMode: "host",
-                capabilities: { adds: ["NET_ADMIN", "NET_RAW"] },
+                capabilities: capabilities({ adds: ["NET_ADMIN", "NET_RAW"] }),
                 mounts: [
                     { type: "bind", source: paths.host.dnsDir, target: paths.container.dnsDir, readOnly: true },
                     { type: "volume", source: leases.name, target: paths.container.dnsLeasesDir },

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { capabilities } from "../core/docker-forms";
 import { labNames } from "../core/layout";
 import { Host as HostModel, Lab as LabModel } from "../core/model";
 import { renderScript, shq } from "../core/scripts";
@@ -21,6 +22,8 @@ export interface LabArgs {
     cloudName: string;
     /** FROM of the lab host image. */
     baseImage: string;
+    /** The platform images are built for (config `platform`). */
+    platform: string;
     domain: string;
     network: { cidr: string; gateway: string };
     /** The machines to create; the manager also publishes the router and the registry. */
@@ -74,7 +77,7 @@ export class Lab extends pulumi.ComponentResource {
         const publicKey = new command.local.Command(`${name}-ssh-public-key`, { create: `cat ${shq(`${this.privateKeyPath}.pub`)}` }, { parent: this, dependsOn: [key] }).stdout;
 
         const context = path.join(args.projectDir, "lab", "host");
-        const { image } = localImage(`${name}-host-image`, { repository: names.hostImage, context, baseImage: args.baseImage }, { parent: this });
+        const { image } = localImage(`${name}-host-image`, { repository: names.hostImage, context, baseImage: args.baseImage, platform: args.platform }, { parent: this });
 
         const network = new docker.Network(
             `${name}-network`,
@@ -103,7 +106,7 @@ export class Lab extends pulumi.ComponentResource {
                     hostname: host.name,
                     domainname: args.domain,
                     envs: [pulumi.interpolate`AUTHORIZED_KEY=${publicKey}`, pulumi.interpolate`SSH_HOST_KEY=${hostKey.privateKey}`],
-                    capabilities: { adds: LAB_HOST_CAPS },
+                    capabilities: capabilities({ adds: LAB_HOST_CAPS }),
                     securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
                     deviceCgroupRules: ["a *:* rwm"],
                     cgroupnsMode: "private",

@@ -8,13 +8,13 @@ import { contentHash, directoryHash } from "../core/hash";
  */
 export function localImage(
     name: string,
-    args: { repository: string; context: string; baseImage: string },
+    args: { repository: string; context: string; baseImage: string; platform: string },
     opts: pulumi.CustomResourceOptions,
 ): { image: docker.Image; imageName: string } {
     const imageName = `${args.repository}:${contentHash(directoryHash(args.context) + args.baseImage)}`;
     const image = new docker.Image(
         name,
-        { imageName, build: { context: args.context, args: { BASE_IMAGE: args.baseImage } }, skipPush: true },
+        { imageName, build: { context: args.context, args: { BASE_IMAGE: args.baseImage }, platform: args.platform }, skipPush: true },
         opts,
     );
     return { image, imageName };

@@ -14,6 +14,8 @@ export interface ManagerArgs {
     cloudName: string;
     /** FROM of the services image. */
     baseImage: string;
+    /** The platform images are built for (config `platform`). */
+    platform: string;
     /** The manager machine (its name and SSH connection ship the services image) and its bootstrapped Host. */
     machine: HostModel;
     host: Host;
@@ -43,7 +45,7 @@ export class Manager extends pulumi.ComponentResource {
         const context = path.join(args.projectDir, "images", "services");
         const { image: built, imageName } = localImage(
             `${name}-services-image`,
-            { repository: `${cloudName}-services`, context, baseImage: args.baseImage },
+            { repository: `${cloudName}-services`, context, baseImage: args.baseImage, platform: args.platform },
             { parent: this },
         );
         const shipped = new command.local.Command(

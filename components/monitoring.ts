@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { memoryLimits } from "../core/docker-forms";
 import { contentHash, directoryHash } from "../core/hash";
 import { cadvisorContainerName, paths, serviceContainerName } from "../core/layout";
 import { Host as HostModel, Model } from "../core/model";
@@ -54,7 +55,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 `${name}-cadvisor-image`,
                 {
                     imageName: `${registry.pushAddress}/${cloudName}-cadvisor:${contentHash(directoryHash(context) + model.baseImage)}`,
-                    build: { context, args: { BASE_IMAGE: model.baseImage } },
+                    build: { context, args: { BASE_IMAGE: model.baseImage }, platform: model.platform },
                     registry: { server: registry.pushAddress, username: registry.auth.username, password: registry.auth.password },
                 },
                 { parent: this, dependsOn: args.managerReady },
@@ -69,7 +70,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const host = args.hosts[manager.name];
         const { image: built, imageName } = localImage(
             `${name}-monitor-image`,
-            { repository: `${cloudName}-monitor`, context: path.join(args.projectDir, "images", "monitor"), baseImage: args.servicesImage.name },
+            { repository: `${cloudName}-monitor`, context: path.join(args.projectDir, "images", "monitor"), baseImage: args.servicesImage.name, platform: model.platform },
             { parent: this, dependsOn: [args.servicesImage.built] },
         );
         const shipped = new command.local.Command(
@@ -97,7 +98,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 ],
                 restart: "unless-stopped",
                 // No config hash here: the monitor re-reads a changed config itself, keeping its history.
-                memory: 128,
+                ...memoryLimits(128),
             },
             { parent: this, provider: host.provider, dependsOn: [config.command, args.router], deleteBeforeReplace: true },
         );
@@ -123,7 +124,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 ],
                 restart: "unless-stopped",
                 // Bounded: a monitoring agent must not take what the apps need.
-                memory: 256,
+                ...memoryLimits(256),
                 labels: [{ label: "matrix.cloud", value: model.cloudName }],
             },
             { parent: this, provider: host.provider, deleteBeforeReplace: true },

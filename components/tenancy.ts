@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as forms from "../core/docker-forms";
 import { contentHash } from "../core/hash";
 import { Model } from "../core/model";
 import { renderScript, shq } from "../core/scripts";
@@ -48,7 +49,7 @@ export class Tenancy extends pulumi.ComponentResource {
         const t = model.tenancy;
         const manager = hosts[model.manager.name];
         const context = path.join(args.projectDir, "images", "instance");
-        const { image: built, imageName } = localImage(`${name}-instance-image`, { repository: `${model.cloudName}-instance`, context, baseImage: model.baseImage }, { parent: this });
+        const { image: built, imageName } = localImage(`${name}-instance-image`, { repository: `${model.cloudName}-instance`, context, baseImage: model.baseImage, platform: model.platform }, { parent: this });
         // Shipped over SSH to each host that runs it (the registry holds apps' images only).
         const shipped: Record<string, pulumi.Output<string>> = {};
         const ship = (host: string) =>
@@ -111,13 +112,11 @@ export class Tenancy extends pulumi.ComponentResource {
                     networksAdvanced: [{ name: networks[`${x.tenant}@${x.node}`].name, ipv4Address: x.address }],
                     // No published port: reachable only through the manager's route (and the jump host).
                     cpuSet: x.cpuset,
-                    memory: x.memory,
-                    memorySwap: x.memory,
-                    memoryReservation: x.memoryReservation,
+                    ...forms.memoryLimits(x.memory, x.memoryReservation),
                     storageOpts: t.disk === "quota" && x.disk !== undefined ? { size: `${x.disk}M` } : undefined,
                     restart: "unless-stopped",
                     init: true,
-                    capabilities: { drops: ["NET_RAW"] },
+                    capabilities: forms.capabilities({ drops: ["NET_RAW"] }),
                     securityOpts: ["no-new-privileges"],
                     labels: Object.entries(instanceLabels(model, x)).map(([label, value]) => ({ label, value })),
                     destroyGraceSeconds: 10,

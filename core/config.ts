@@ -7,6 +7,7 @@ import * as path from "path";
 import { cidrRange, toInt, toIp } from "./ipv4";
 import { z } from "zod";
 import { baseImages } from "./build";
+import { platformFor } from "./docker-forms";
 import { cpusetCpus, durationMs } from "./formats";
 import { contentHash, directoryHash } from "./hash";
 import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection, Tenancy } from "./model";
@@ -29,6 +30,8 @@ export interface ConfigEnv {
     readFile(file: string): string | undefined;
     isFile(file: string): boolean;
     hashDir(dir: string): string;
+    /** The deploying machine's Docker platform ("linux/amd64"): what images are built for unless config `platform` says. */
+    platform: string;
     /** The local Docker engine's id of an image, when it has it: a base image that changes changes the build. */
     imageId(ref: string): string | undefined;
 }
@@ -40,6 +43,7 @@ export function nodeEnv(projectDir: string, secretExists: (key: string) => boole
         readFile: (f) => (fs.existsSync(f) && fs.statSync(f).isFile() ? fs.readFileSync(f, "utf8") : undefined),
         isFile: (f) => fs.existsSync(f) && fs.statSync(f).isFile(),
         hashDir: directoryHash,
+        platform: platformFor(process.arch),
         imageId: (ref) => {
             const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", ref], { encoding: "utf8", timeout: 10_000 });
             return r.status === 0 ? r.stdout.trim() : undefined;
@@ -951,6 +955,7 @@ function assemble(
         },
         hostPorts: cfg.hostPorts!,
         baseImage: cfg.baseImage!,
+        platform: cfg.platform || facts.env.platform,
         applications: apps.map((a) => ({ ...a, replicas: replicas.get(a.name) ?? [] })),
         tenancy: facts.tenancy,
     };

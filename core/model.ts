@@ -307,6 +307,8 @@ export interface Model {
     hostPorts: { start: number; end: number };
     /** FROM of the images matrix builds itself (services, lab hosts); pulled, or bootstrapped offline. */
     baseImage: string;
+    /** The Docker platform images are built for ("linux/amd64"). */
+    platform: string;
     applications: Application[];
     tenancy: Tenancy;
 }

@@ -228,6 +228,11 @@ export const schemas = {
             warnPercent: z.int().min(1).max(100).default(90),
         })
         .prefault({}),
+    /** The platform matrix builds images for, e.g. "linux/arm64"; empty: the deploying machine's. */
+    platform: z
+        .string()
+        .regex(/^(linux\/[a-z0-9]+(\/v[0-9]+)?)?$/, { error: 'must be a Docker platform like "linux/amd64" or "linux/arm64" (empty: the deploying machine\'s)' })
+        .optional(),
     /** Empty: no plan file (Pulumi.yaml must give an optional key a default). */
     planFile: z.string().optional(),
     applications: z

@@ -76,6 +76,17 @@ export class LabStack {
         return this.run((onEvent, onOutput) => this.stack.destroy({ onEvent, onOutput, color: "never" }).then((r) => ({ changes: r.summary.resourceChanges ?? {}, outputs: {} })));
     }
 
+    /**
+     * `refresh`, then `preview`: both must change nothing after any up. A setting the provider reads
+     * back in another form than the program writes it shows here (and would make users' next up
+     * update or replace it); the preview's steps name the resource and the differing inputs.
+     */
+    async settled(): Promise<{ refresh: Partial<OpMap>; preview: Partial<OpMap>; steps: string[] }> {
+        const r = await this.refresh();
+        const p = await this.preview();
+        return { refresh: changedCounts(r.changes), preview: changedCounts(p.changes), steps: p.steps.map((s) => `${s.op} ${s.type} ${s.name} [${s.diffs.join(", ")}]`) };
+    }
+
     /** Number of resources in the stack's state (stack and providers included). */
     async resourceCount(): Promise<number> {
         const state = await this.stack.exportStack();

@@ -227,7 +227,7 @@ describe("plan file", () => {
 describe("Pulumi.yaml declares every setting (pulumi config and the Console list them)", () => {
     type Declared = { type?: string; description?: string; default?: unknown };
     const declared = (YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")).config ?? {}) as Record<string, Declared>;
-    const scalars = ["cloudName", "mode", "domain", "baseImage", "planFile"];
+    const scalars = ["cloudName", "mode", "domain", "baseImage", "platform", "planFile"];
 
     test("each setting, with a description, and nothing else", () => {
         expect(Object.keys(declared).sort()).toEqual([...CONFIG_KEYS].sort());

@@ -207,6 +207,7 @@ describe("config: tls and router.tls", () => {
         readFile: (f) => files[f],
         isFile: (f) => f in files,
         hashDir: () => "0".repeat(16),
+        platform: "linux/amd64",
         imageId: () => undefined,
     });
     const base = (): Record<string, any> => ({

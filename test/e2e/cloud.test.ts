@@ -70,6 +70,8 @@ const ROUTE_SWITCH = ["replace command:remote:Command router-vcl-load", "update 
 const REGISTRY_GC = "update command:remote:Command registry-gc";
 /** The monitor's config lists every replica (its router backend, its container): rewritten with them; the monitor re-reads it. */
 const MONITOR_CONFIG = "update command:remote:Command monitoring-monitor-config";
+/** What `lab.settled()` returns when refresh and the next preview change nothing. */
+const SETTLED = { refresh: {}, preview: {}, steps: [] };
 const belongsTo = (app: string) => (s: Step) => s.name === app || s.name.startsWith(`${app}-`) || s.name.startsWith(`${app}@`);
 
 beforeAll(async () => {
@@ -113,6 +115,10 @@ test("preview right after up reports no changes, and a second up changes nothing
     const r = await lab.up();
     expect(changedCounts(r.changes)).toEqual({});
     expect(describeSteps(r.steps)).toEqual([]);
+});
+
+test("refresh right after up reads every resource back unchanged, and the next preview is empty", async () => {
+    expect(await lab.settled()).toEqual(SETTLED);
 });
 
 test("milestone 1: nodes pulled the app images from the manager's registry by its DNS name, by digest", () => {
@@ -368,6 +374,8 @@ describe("day-2 operations under load", () => {
         console.log(`${what}: ${JSON.stringify({ applySeconds: r.apply.seconds, requests: r.load.requests, failed: r.load.failed })}`);
         expect(failuresOf(r.load.failures)).toEqual([]);
         outputs = r.apply.outputs;
+        // What the provider reads back after the change is what the program wrote.
+        expect(await lab.settled()).toEqual(SETTLED);
         return r;
     }
     /** A change under load after which the app serves `version`, its old containers gone. */

@@ -54,6 +54,10 @@ afterAll(async () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test("refresh right after up reads the tenants' resources back unchanged, and the next preview is empty", async () => {
+    expect(await lab.settled()).toEqual({ refresh: {}, preview: {}, steps: [] });
+});
+
 describe("access", () => {
     test("the tenant's key through the jump host reaches its instance", () => {
         const r = ssh("acme", "acme", `dev@${instance("acme", "a1").fqdn}`, "hostname");
