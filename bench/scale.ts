@@ -54,16 +54,19 @@ function core(n: number, keyPath: string) {
     }) + "\n");
 }
 
-/** Peak resident memory (MiB) of a process and its descendants, sampled while it runs. */
-function treeRss(rootPid: number): number {
-    const ps = spawnSync("ps", ["-e", "-o", "pid=,ppid=,rss="], { encoding: "utf8" }).stdout;
-    const rows = ps.trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
+/** Resident memory (MiB) of a process and its descendants, and how many of them run each plugin. */
+function tree(rootPid: number): { rssMiB: number; plugins: Record<string, number> } {
+    const ps = spawnSync("ps", ["-e", "-o", "pid=,ppid=,rss=,args="], { encoding: "utf8" }).stdout;
+    const rows = ps.trim().split("\n").map((l) => l.trim().split(/\s+/)).map(([pid, ppid, rss, cmd]) => ({ pid: Number(pid), ppid: Number(ppid), rss: Number(rss), comm: path.basename(cmd ?? "") }));
     const pids = new Set([rootPid]);
     for (let grew = true; grew; ) {
         grew = false;
-        for (const [pid, ppid] of rows) if (pids.has(ppid) && !pids.has(pid)) { pids.add(pid); grew = true; }
+        for (const r of rows) if (pids.has(r.ppid) && !pids.has(r.pid)) { pids.add(r.pid); grew = true; }
     }
-    return rows.filter(([pid]) => pids.has(pid)).reduce((s, [, , rss]) => s + rss, 0) / 1024;
+    const mine = rows.filter((r) => pids.has(r.pid));
+    const plugins: Record<string, number> = {};
+    for (const r of mine) if (r.comm.startsWith("pulumi-resource") || r.comm.startsWith("pulumi-language")) plugins[r.comm] = (plugins[r.comm] ?? 0) + 1;
+    return { rssMiB: mine.reduce((s, r) => s + r.rss, 0) / 1024, plugins };
 }
 
 async function preview(n: number, keyPath: string, backend: string) {
@@ -79,7 +82,12 @@ async function preview(n: number, keyPath: string, backend: string) {
         let out = "";
         let err = "";
         let peak = 0;
-        const sampler = setInterval(() => { peak = Math.max(peak, treeRss(child.pid!)); }, 250);
+        let plugins: Record<string, number> = {};
+        const sampler = setInterval(() => {
+            const t = tree(child.pid!);
+            if (t.rssMiB > peak) peak = t.rssMiB;
+            for (const [k, v] of Object.entries(t.plugins)) plugins[k] = Math.max(plugins[k] ?? 0, v);
+        }, 250);
         child.stdout.on("data", (c) => (out += c));
         child.stderr.on("data", (c) => (err += c));
         const code: number = await new Promise((r) => child.on("close", r));
@@ -87,7 +95,7 @@ async function preview(n: number, keyPath: string, backend: string) {
         const seconds = (Date.now() - t0) / 1000;
         if (code !== 0) throw new Error(`pulumi preview ${stack} failed (${code}): ${err.slice(-2000)}${out.slice(-2000)}`);
         const summary = JSON.parse(out).changeSummary;
-        return { seconds: round(seconds, 1), peakMiB: Math.round(peak), resources: summary.create };
+        return { seconds: round(seconds, 1), peakMiB: Math.round(peak), resources: summary.create, pluginProcesses: plugins };
     } finally {
         spawnSync("pulumi", ["stack", "rm", stack, "--yes", "--force", "--non-interactive"], { cwd: ROOT, env });
         fs.rmSync(file, { force: true });
