@@ -54,8 +54,8 @@ function core(n: number, keyPath: string) {
     }) + "\n");
 }
 
-/** Resident memory (MiB) of a process and its descendants, and how many of them run each plugin. */
-function tree(rootPid: number): { rssMiB: number; plugins: Record<string, number> } {
+/** Resident memory (MiB) of a process and its descendants, RSS and PSS, and how many of them run each plugin. */
+function tree(rootPid: number): { rssMiB: number; pssMiB: number; plugins: Record<string, number> } {
     const ps = spawnSync("ps", ["-e", "-o", "pid=,ppid=,rss=,args="], { encoding: "utf8" }).stdout;
     const rows = ps.trim().split("\n").map((l) => l.trim().split(/\s+/)).map(([pid, ppid, rss, cmd]) => ({ pid: Number(pid), ppid: Number(ppid), rss: Number(rss), comm: path.basename(cmd ?? "") }));
     const pids = new Set([rootPid]);
@@ -66,7 +66,16 @@ function tree(rootPid: number): { rssMiB: number; plugins: Record<string, number
     const mine = rows.filter((r) => pids.has(r.pid));
     const plugins: Record<string, number> = {};
     for (const r of mine) if (r.comm.startsWith("pulumi-resource") || r.comm.startsWith("pulumi-language")) plugins[r.comm] = (plugins[r.comm] ?? 0) + 1;
-    return { rssMiB: mine.reduce((s, r) => s + r.rss, 0) / 1024, plugins };
+    // PSS counts a page shared by n processes (the plugin binaries' code, loaded once per plugin
+    // kind) as 1/n in each: the tree's real footprint. RSS counts it in every process.
+    const pss = (pid: number) => {
+        try {
+            return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+        } catch {
+            return 0; // exited meanwhile
+        }
+    };
+    return { rssMiB: mine.reduce((s, r) => s + r.rss, 0) / 1024, pssMiB: mine.reduce((s, r) => s + pss(r.pid), 0) / 1024, plugins };
 }
 
 async function preview(n: number, keyPath: string, backend: string) {
@@ -82,10 +91,12 @@ async function preview(n: number, keyPath: string, backend: string) {
         let out = "";
         let err = "";
         let peak = 0;
+        let peakPss = 0;
         let plugins: Record<string, number> = {};
         const sampler = setInterval(() => {
             const t = tree(child.pid!);
-            if (t.rssMiB > peak) peak = t.rssMiB;
+            peak = Math.max(peak, t.rssMiB);
+            peakPss = Math.max(peakPss, t.pssMiB);
             for (const [k, v] of Object.entries(t.plugins)) plugins[k] = Math.max(plugins[k] ?? 0, v);
         }, 250);
         child.stdout.on("data", (c) => (out += c));
@@ -95,7 +106,7 @@ async function preview(n: number, keyPath: string, backend: string) {
         const seconds = (Date.now() - t0) / 1000;
         if (code !== 0) throw new Error(`pulumi preview ${stack} failed (${code}): ${err.slice(-2000)}${out.slice(-2000)}`);
         const summary = JSON.parse(out).changeSummary;
-        return { seconds: round(seconds, 1), peakMiB: Math.round(peak), resources: summary.create, pluginProcesses: plugins };
+        return { seconds: round(seconds, 1), peakRssMiB: Math.round(peak), peakPssMiB: Math.round(peakPss), resources: summary.create, pluginProcesses: plugins };
     } finally {
         spawnSync("pulumi", ["stack", "rm", stack, "--yes", "--force", "--non-interactive"], { cwd: ROOT, env });
         fs.rmSync(file, { force: true });

@@ -158,7 +158,7 @@ test("app containers run with least privilege: no new privileges, no NET_RAW, no
         const c = containerOf(app, node);
         expect(onHost(node, ["docker", "exec", c, "grep", "NoNewPrivs", "/proc/1/status"])).toMatch(/^NoNewPrivs:\s+1$/);
         const host = JSON.parse(onHost(node, ["docker", "inspect", "--format", "{{json .HostConfig}}", c]));
-        expect(host.CapDrop).toEqual(["NET_RAW"]);
+        expect(host.CapDrop).toEqual(["CAP_NET_RAW"]);
         expect(host.SecurityOpt).toEqual(["no-new-privileges"]);
         expect(host.MemorySwap).toBe(host.Memory);
         expect(host.Memory).toBe(64 * 1024 * 1024);
