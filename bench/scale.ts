@@ -38,7 +38,8 @@ export function scaleConfig(n: number, keyPath: string): Record<string, any> {
 /** The pure core on one config, in this process (run in a child: a fresh heap per size). */
 function core(n: number, keyPath: string) {
     const t0 = process.hrtime.bigint();
-    const { buildModel, nodeEnv } = require("../core/config");
+    const { buildModel } = require("../core/config");
+    const { nodeEnv } = require("../env");
     const render = require("../core/render");
     const loaded = process.hrtime.bigint();
     const raw = Object.fromEntries(Object.entries(scaleConfig(n, keyPath)).map(([k, v]) => [k.slice("matrix:".length), v]));
