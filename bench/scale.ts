@@ -118,7 +118,9 @@ async function main() {
     process.stdout.write(JSON.stringify({ cores: os.cpus().length, scale: rows }) + "\n");
 }
 
-if (process.argv[2] === "--core") core(Number(process.argv[3]), process.argv[4]);
+// Run as a script only: bench/core.ts imports scaleConfig.
+if (require.main !== module) {
+} else if (process.argv[2] === "--core") core(Number(process.argv[3]), process.argv[4]);
 else main().catch((e) => {
     process.stderr.write(`bench:scale: ${e.message}\n`);
     process.exit(1);
