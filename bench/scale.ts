@@ -4,7 +4,7 @@
 // of a real `pulumi preview` (CLI, language host, program and plugins: the whole process tree).
 // Nothing is dialed: the hosts do not exist, and a preview runs no command and builds no image.
 //
-//   npm run bench:scale [-- 25 50 100]
+//   npm run -s bench:scale [-- 25 50 100]
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";

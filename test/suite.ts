@@ -1,5 +1,5 @@
 // Which suite is running: `unit` (npm test: fast, bounded property runs) or `slow`
-// (npm run test:slow: the same property tests with long runs, and the slow mocked-program tests).
+// (npm run test:slow: the same property tests with long runs).
 // The slow project's setup (test/slow-suite.ts) sets MATRIX_TEST_SUITE.
 export const SLOW_SUITE = process.env.MATRIX_TEST_SUITE === "slow";
 

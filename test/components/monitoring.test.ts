@@ -40,7 +40,7 @@ describe("monitoring (mocks)", () => {
         const run = await runProgram(devConfig());
         expect(run.error).toBeUndefined();
         const build = run.byName("command:local:Command", "monitoring-binaries");
-        expect(build.inputs.create).toMatch(/^exec \.\/scripts\/build-cadvisor\.sh cadvisor monitor$/m);
+        expect(build.inputs.create).toMatch(/^exec bash \.\/scripts\/build-cadvisor\.sh cadvisor monitor$/m);
         expect(build.inputs.triggers).toEqual([expect.stringMatching(/^[0-9a-f]{16}$/)]);
         // The images' tags carry the same hash: a changed source is a new tag, whether or not the old binaries are still there.
         const cadvisor = run.byName("docker:index/image:Image", "monitoring-cadvisor-image");
@@ -50,7 +50,7 @@ describe("monitoring (mocks)", () => {
         const online = devConfig();
         online.monitoring = { cadvisorImage: "gcr.io/cadvisor/cadvisor:v0.49.1" };
         const pulled = await runProgram(online);
-        expect(pulled.byName("command:local:Command", "monitoring-binaries").inputs.create).toMatch(/^exec \.\/scripts\/build-cadvisor\.sh monitor$/m);
+        expect(pulled.byName("command:local:Command", "monitoring-binaries").inputs.create).toMatch(/^exec bash \.\/scripts\/build-cadvisor\.sh monitor$/m);
         expect(pulled.ofType("docker:index/image:Image").map((r) => r.name)).not.toContain("monitoring-cadvisor-image");
     });
 
