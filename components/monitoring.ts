@@ -58,8 +58,9 @@ export interface MonitoringArgs {
 /**
  * The binaries (cAdvisor's front, the monitor) built on this machine during `up` by
  * scripts/build-cadvisor.sh, again only when their sources change (it needs Go; a preview runs
- * no command and builds no image, so nothing needs them before); then cAdvisor on every node (the image built here from a static binary and pushed to the cloud's
- * registry, pulled by digest; or monitoring.cadvisorImage) and, on the manager, the monitor:
+ * no command and builds no image, so nothing needs them before); then cAdvisor on every node
+ * (the image built here from a static binary and pushed to the cloud's registry, pulled by
+ * digest; or monitoring.cadvisorImage) and, on the manager, the monitor:
  * it polls every cAdvisor and the router, keeps a short history in memory and serves the API and
  * status page on monitoring.bind:monitoring.port.
  */
