@@ -26,12 +26,17 @@ export const MONITORING_BINARIES = {
  */
 export function monitoringSourcesHash(projectDir: string, which: readonly ("cadvisor" | "monitor")[]): string {
     const at = (...p: string[]) => path.join(projectDir, ...p);
+    // Sources of this checkout, not build outputs: missing, the checkout is incomplete.
+    const source = (...p: string[]) => {
+        if (!fs.existsSync(at(...p))) throw new pulumi.RunError(`${path.join(...p)} is missing from this checkout: scripts/build-cadvisor.sh builds the monitoring binaries from it`);
+        return at(...p);
+    };
     const uplot = at("node_modules", "uplot", "package.json");
     const parts = [
         which.join(","),
-        fs.readFileSync(at("scripts", "build-cadvisor.sh"), "utf8"),
-        ...(which.includes("cadvisor") ? [directoryHash(at("toolchain", "go", "cadvisor"))] : []),
-        ...(which.includes("monitor") ? [directoryHash(at("monitor")), fs.existsSync(uplot) ? JSON.parse(fs.readFileSync(uplot, "utf8")).version : ""] : []),
+        fs.readFileSync(source("scripts", "build-cadvisor.sh"), "utf8"),
+        ...(which.includes("cadvisor") ? [directoryHash(source("toolchain", "go", "cadvisor"))] : []),
+        ...(which.includes("monitor") ? [directoryHash(source("monitor")), fs.existsSync(uplot) ? JSON.parse(fs.readFileSync(uplot, "utf8")).version : ""] : []),
     ];
     return contentHash(JSON.stringify(parts));
 }
