@@ -1,6 +1,7 @@
 // matrix: a private Docker cloud. Reads the stack config, validates all of it, then builds one Cloud.
 import * as pulumi from "@pulumi/pulumi";
-import { buildModel, NAMESPACE, nodeEnv } from "./core/config";
+import { buildModel, NAMESPACE } from "./core/config";
+import { nodeEnv } from "./env";
 import { ConfigError } from "./core/problems";
 import { CONFIG_KEYS, RawConfig } from "./core/schema";
 import { Cloud } from "./components/cloud";

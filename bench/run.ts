@@ -2,7 +2,7 @@
 // API): prints one JSON object of measurements (no pass/fail). Needs what the end-to-end test
 // needs (see README) and wrk; takes about 10 minutes.
 //
-//   npm run bench
+//   npm run -s bench
 import * as os from "os";
 import { Load, labObjects, requireTools } from "../lab/driver/lab";
 import { applyUnderLoad, figures, frozenNode, nodeLoss, slowResponses, throughput } from "../lab/driver/scenario";

@@ -4,7 +4,7 @@
 // of a real `pulumi preview` (CLI, language host, program and plugins: the whole process tree).
 // Nothing is dialed: the hosts do not exist, and a preview runs no command and builds no image.
 //
-//   npm run bench:scale [-- 25 50 100]
+//   npm run -s bench:scale [-- 25 50 100]
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -38,7 +38,8 @@ export function scaleConfig(n: number, keyPath: string): Record<string, any> {
 /** The pure core on one config, in this process (run in a child: a fresh heap per size). */
 function core(n: number, keyPath: string) {
     const t0 = process.hrtime.bigint();
-    const { buildModel, nodeEnv } = require("../core/config");
+    const { buildModel } = require("../core/config");
+    const { nodeEnv } = require("../env");
     const render = require("../core/render");
     const loaded = process.hrtime.bigint();
     const raw = Object.fromEntries(Object.entries(scaleConfig(n, keyPath)).map(([k, v]) => [k.slice("matrix:".length), v]));
@@ -136,7 +137,9 @@ async function main() {
     process.stdout.write(JSON.stringify({ cores: os.cpus().length, scale: rows }) + "\n");
 }
 
-if (process.argv[2] === "--core") core(Number(process.argv[3]), process.argv[4]);
+// Run as a script only: bench/core.ts imports scaleConfig.
+if (require.main !== module) {
+} else if (process.argv[2] === "--core") core(Number(process.argv[3]), process.argv[4]);
 else main().catch((e) => {
     process.stderr.write(`bench:scale: ${e.message}\n`);
     process.exit(1);

@@ -68,8 +68,8 @@ export interface PlacementRow {
 /** The whole private cloud: hosts (lab containers or SSH machines), the manager's services, the apps, the router. */
 export class Cloud extends pulumi.ComponentResource {
     readonly routerUrl: string;
-    /** The status page and its API (monitor/API.md). */
-    readonly monitorUrl: string;
+    /** The status page and its API (monitor/API.md); unset when monitoring is off. */
+    readonly monitorUrl?: string;
     /** The router over HTTPS; unset when router.tls is off. */
     readonly routerHttpsUrl?: string;
     /** The cloud's CA certificate (public): what clients and Docker engines trust. */
@@ -111,7 +111,7 @@ export class Cloud extends pulumi.ComponentResource {
                           registryPort: model.registry.port,
                           routerTlsPort: model.router.tls.enabled ? model.router.tls.port : undefined,
                           jumpPort: model.tenancy.tenants.length ? model.tenancy.jumpPort : undefined,
-                          monitorPort: model.monitoring.port,
+                          monitorPort: model.monitoring.enabled ? model.monitoring.port : undefined,
                           projectDir: args.projectDir,
                           stack: args.stack,
                       },
@@ -224,27 +224,30 @@ export class Cloud extends pulumi.ComponentResource {
         const deployed = pulumi
             .all(apps.map((a) => a.imageRef))
             .apply((refs) => Object.fromEntries(model.applications.map((a, i) => [a.name, { version: apps[i].version, image: refs[i] }])));
-        new Monitoring(
-            "monitoring",
-            {
-                model,
-                projectDir: args.projectDir,
-                hosts,
-                registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
-                managerReady: manager.ready,
-                servicesImage: manager.servicesImage,
-                config: deployed.apply((d) => renderMonitorConfig(model, d)),
-                varnishVolume: router.varnishVolume,
-                router: router.container,
-            },
-            { parent: this },
-        );
+        // monitoring.enabled false: no cAdvisor, no monitor, no status page.
+        if (model.monitoring.enabled) {
+            new Monitoring(
+                "monitoring",
+                {
+                    model,
+                    projectDir: args.projectDir,
+                    hosts,
+                    registry: { address: model.registry.address, pushAddress: model.registry.pushAddress, auth },
+                    managerReady: manager.ready,
+                    servicesImage: manager.servicesImage,
+                    config: deployed.apply((d) => renderMonitorConfig(model, d)),
+                    varnishVolume: router.varnishVolume,
+                    router: router.container,
+                },
+                { parent: this },
+            );
+        }
 
         // Plain outputs: nothing here is secret.
         const port = lab ? model.lab!.routerPort : model.router.port;
         const host = lab ? "127.0.0.1" : model.manager.address;
         this.routerUrl = `http://${host}${port === 80 ? "" : `:${port}`}/`;
-        this.monitorUrl = monitorUrl(model);
+        if (model.monitoring.enabled) this.monitorUrl = monitorUrl(model);
         const httpsPort = lab ? model.lab!.routerTlsPort : tls.port;
         const httpsSuffix = httpsPort === 443 ? "" : `:${httpsPort}`;
         if (tls.enabled) this.routerHttpsUrl = `https://${host}${httpsSuffix}/`;

@@ -38,8 +38,8 @@ export interface LabArgs {
     routerTlsPort?: number;
     /** The tenants' jump host port on the manager, published on lab.jumpPort; unset: no tenants. */
     jumpPort?: number;
-    /** The monitor's port on the manager, published on lab.monitorPort. */
-    monitorPort: number;
+    /** The monitor's port on the manager, published on lab.monitorPort; unset: monitoring is off. */
+    monitorPort?: number;
     /** Repo root: lab/host is the host image's build context; .lab/<stack> keeps the SSH key. */
     projectDir: string;
     stack: string;
@@ -96,7 +96,7 @@ export class Lab extends pulumi.ComponentResource {
                 ports.push({ internal: args.routerPort, external: lab.routerPort, ip: "127.0.0.1" }, { internal: args.registryPort, external: lab.registryPort, ip: "127.0.0.1" });
                 if (args.routerTlsPort !== undefined) ports.push({ internal: args.routerTlsPort, external: lab.routerTlsPort, ip: "127.0.0.1" });
                 if (args.jumpPort !== undefined) ports.push({ internal: args.jumpPort, external: lab.jumpPort, ip: "127.0.0.1" });
-                ports.push({ internal: args.monitorPort, external: lab.monitorPort, ip: "127.0.0.1" });
+                if (args.monitorPort !== undefined) ports.push({ internal: args.monitorPort, external: lab.monitorPort, ip: "127.0.0.1" });
             }
             this.machines[host.name] = new docker.Container(
                 `${name}-${host.name}`,

@@ -2,15 +2,45 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
 import { memoryLimits } from "../core/docker-forms";
-import { contentHash, directoryHash } from "../core/hash";
+import { contentHash } from "../core/hash";
 import { cadvisorContainerName, paths, serviceContainerName } from "../core/layout";
 import { Host as HostModel, Model } from "../core/model";
 import { cadvisorArgs, MONITOR_CONFIG, VARNISH_DIR } from "../core/monitoring";
 import { renderScript } from "../core/scripts";
+import { directoryHash } from "./directoryHash";
 import { Host } from "./host";
 import { localImage } from "./localImage";
 import { remoteFile } from "./remoteFile";
+
+/** What scripts/build-cadvisor.sh leaves in the image build contexts (relative to the project; git-ignored). */
+export const MONITORING_BINARIES = {
+    cadvisor: { context: "images/cadvisor", outputs: ["cadvisor"] },
+    monitor: { context: "images/monitor", outputs: ["matrix-monitor", "uPlot.iife.min.js", "uPlot.min.css"] },
+};
+
+/**
+ * The hash of everything scripts/build-cadvisor.sh builds from, for the binaries wanted: the
+ * script, the Go modules' sources (toolchain/go/cadvisor, monitor/) and the chart library's
+ * version. Read on this machine before any resource; none of it needs a build to have run.
+ */
+export function monitoringSourcesHash(projectDir: string, which: readonly ("cadvisor" | "monitor")[]): string {
+    const at = (...p: string[]) => path.join(projectDir, ...p);
+    // Sources of this checkout, not build outputs: missing, the checkout is incomplete.
+    const source = (...p: string[]) => {
+        if (!fs.existsSync(at(...p))) throw new pulumi.RunError(`${path.join(...p)} is missing from this checkout: scripts/build-cadvisor.sh builds the monitoring binaries from it`);
+        return at(...p);
+    };
+    const uplot = at("node_modules", "uplot", "package.json");
+    const parts = [
+        which.join(","),
+        fs.readFileSync(source("scripts", "build-cadvisor.sh"), "utf8"),
+        ...(which.includes("cadvisor") ? [directoryHash(source("toolchain", "go", "cadvisor"))] : []),
+        ...(which.includes("monitor") ? [directoryHash(source("monitor")), fs.existsSync(uplot) ? JSON.parse(fs.readFileSync(uplot, "utf8")).version : ""] : []),
+    ];
+    return contentHash(JSON.stringify(parts));
+}
 
 export interface MonitoringArgs {
     model: Model;
@@ -32,8 +62,11 @@ export interface MonitoringArgs {
 }
 
 /**
- * cAdvisor on every node (the image built here from a static binary and pushed to the cloud's
- * registry, pulled by digest; or monitoring.cadvisorImage) and, on the manager, the monitor:
+ * The binaries (cAdvisor's front, the monitor) built on this machine during `up` by
+ * scripts/build-cadvisor.sh, again only when their sources change (it needs Go; a preview runs
+ * no command and builds no image, so nothing needs them before); then cAdvisor on every node
+ * (the image built here from a static binary and pushed to the cloud's registry, pulled by
+ * digest; or monitoring.cadvisorImage) and, on the manager, the monitor:
  * it polls every cAdvisor and the router, keeps a short history in memory and serves the API and
  * status page on monitoring.bind:monitoring.port.
  */
@@ -44,21 +77,32 @@ export class Monitoring extends pulumi.ComponentResource {
         const cloudName = model.cloudName;
         const m = model.monitoring;
 
+        const wanted = m.cadvisorImage ? (["monitor"] as const) : (["cadvisor", "monitor"] as const);
+        // The build's trigger, and part of the images' tags.
+        const sourcesHash = monitoringSourcesHash(args.projectDir, wanted);
+        const binaries = new command.local.Command(
+            `${name}-binaries`,
+            { create: renderScript("build-binaries", { script: "./scripts/build-cadvisor.sh", binaries: [...wanted], sources: sourcesHash }), dir: args.projectDir, triggers: [sourcesHash] },
+            { parent: this },
+        );
+        /** A context's hash without the binaries placed in it (their sources' hash stands for them): the same before and after the build. */
+        const contextHash = (b: { context: string; outputs: string[] }) => directoryHash(path.join(args.projectDir, b.context), b.outputs) + sourcesHash;
+
         let cadvisorRef: pulumi.Output<string>;
         let pushed: pulumi.Resource[] = args.managerReady;
         if (m.cadvisorImage) {
             cadvisorRef = pulumi.output(m.cadvisorImage);
         } else {
-            const context = path.join(args.projectDir, "images", "cadvisor");
+            const context = path.join(args.projectDir, MONITORING_BINARIES.cadvisor.context);
             // Tagged by the context and base image, as the app images are by their sources.
             const image = new docker.Image(
                 `${name}-cadvisor-image`,
                 {
-                    imageName: `${registry.pushAddress}/${cloudName}-cadvisor:${contentHash(directoryHash(context) + model.baseImage)}`,
+                    imageName: `${registry.pushAddress}/${cloudName}-cadvisor:${contentHash(contextHash(MONITORING_BINARIES.cadvisor) + model.baseImage)}`,
                     build: { context, args: { BASE_IMAGE: model.baseImage }, platform: model.platform },
                     registry: { server: registry.pushAddress, username: registry.auth.username, password: registry.auth.password },
                 },
-                { parent: this, dependsOn: args.managerReady },
+                { parent: this, dependsOn: [...args.managerReady, binaries] },
             );
             pushed = [image];
             cadvisorRef = image.repoDigest.apply((d) => `${registry.address}/${cloudName}-cadvisor@${d.slice(d.indexOf("@") + 1)}`);
@@ -70,8 +114,8 @@ export class Monitoring extends pulumi.ComponentResource {
         const host = args.hosts[manager.name];
         const { image: built, imageName } = localImage(
             `${name}-monitor-image`,
-            { repository: `${cloudName}-monitor`, context: path.join(args.projectDir, "images", "monitor"), baseImage: args.servicesImage.name, platform: model.platform },
-            { parent: this, dependsOn: [args.servicesImage.built] },
+            { repository: `${cloudName}-monitor`, context: path.join(args.projectDir, MONITORING_BINARIES.monitor.context), baseImage: args.servicesImage.name, platform: model.platform, contextHash: contextHash(MONITORING_BINARIES.monitor) },
+            { parent: this, dependsOn: [args.servicesImage.built, binaries] },
         );
         const shipped = new command.local.Command(
             `${name}-monitor-image-ship`,

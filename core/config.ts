@@ -1,15 +1,11 @@
 // Stack config -> validated Model. Every problem is collected and reported at once, each
 // naming its key path (or plan-file line) and the fix, before any resource is registered.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { cidrRange, toInt, toIp } from "./ipv4";
 import { z } from "zod";
 import { baseImages } from "./build";
-import { platformFor } from "./docker-forms";
 import { cpusetCpus, durationMs } from "./formats";
-import { contentHash, directoryHash } from "./hash";
+import { contentHash } from "./hash";
 import { Application, EnvValue, Host, Model, Replica, SecretRef, SshConnection, Tenancy } from "./model";
 import { checkTenancy } from "./tenancy-config";
 import { goDuration } from "./replica";
@@ -21,10 +17,16 @@ import { didYouMean, shapeProblems, shapeWords } from "./shape";
 
 export const NAMESPACE = "matrix";
 
-/** What validation needs from the outside world; tests pass fakes. */
+/**
+ * What validation needs from the outside world, passed in: the core itself makes no process,
+ * file-system or network call. The program's (env.ts) answers each question once, however often
+ * it is asked (a base image is looked up once, not once per app built on it); tests pass fakes.
+ */
 export interface ConfigEnv {
     /** Directory that relative paths (build contexts, plan file) are resolved against. */
     projectDir: string;
+    /** The operator's home directory: `~/` in configured paths. */
+    homeDir: string;
     /** Whether a secret config key (`pulumi config set --secret <key>`) is set. */
     secretExists(key: string): boolean;
     readFile(file: string): string | undefined;
@@ -34,21 +36,6 @@ export interface ConfigEnv {
     platform: string;
     /** The local Docker engine's id of an image, when it has it: a base image that changes changes the build. */
     imageId(ref: string): string | undefined;
-}
-
-export function nodeEnv(projectDir: string, secretExists: (key: string) => boolean): ConfigEnv {
-    return {
-        projectDir,
-        secretExists,
-        readFile: (f) => (fs.existsSync(f) && fs.statSync(f).isFile() ? fs.readFileSync(f, "utf8") : undefined),
-        isFile: (f) => fs.existsSync(f) && fs.statSync(f).isFile(),
-        hashDir: directoryHash,
-        platform: platformFor(process.arch),
-        imageId: (ref) => {
-            const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", ref], { encoding: "utf8", timeout: 10_000 });
-            return r.status === 0 ? r.stdout.trim() : undefined;
-        },
-    };
 }
 
 const REQUIRED_HINT: Partial<Record<string, string>> = {
@@ -63,8 +50,8 @@ const MIN_MEMORY_MIB = 6;
 const MAX_GO_DURATION_MS = 2 ** 63 / 1e6 - 1;
 
 
-function expandHome(p: string): string {
-    return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;
+function expandHome(env: ConfigEnv, p: string): string {
+    return p.startsWith("~/") ? path.join(env.homeDir, p.slice(2)) : p;
 }
 
 function parseSize(v: number | string | undefined): number | undefined {
@@ -299,10 +286,10 @@ function sshConnection(c: Check, h: HostConfig, p: PropertyKey[], index: number)
     // Without matrix:ssh (its shape failed, reported there), a missing key is no second problem.
     if (!privateKey && cfg.ssh)
         problems.report(at("ssh", "privateKey"), 'is required in ssh mode: {path: "~/.ssh/id_ed25519"} or {secret: "sshPrivateKey"} (or per host under <host>.ssh.privateKey)');
-    if (privateKey && "path" in privateKey && !env.isFile(expandHome(privateKey.path)))
+    if (privateKey && "path" in privateKey && !env.isFile(expandHome(env, privateKey.path)))
         problems.report(h.ssh?.privateKey ? at(...p, "ssh", "privateKey", "path") : at("ssh", "privateKey", "path"), `${privateKey.path} does not exist on this machine`);
     if (privateKey && "secret" in privateKey) checkSecret(c, privateKey, h.ssh?.privateKey ? at(...p, "ssh", "privateKey") : at("ssh", "privateKey"));
-    const key = privateKey && "path" in privateKey ? { path: expandHome(privateKey.path) } : privateKey;
+    const key = privateKey && "path" in privateKey ? { path: expandHome(env, privateKey.path) } : privateKey;
     const via = h.ssh?.via;
     if (via !== undefined) checkVia(c, h, p, via);
     return { host: h.ssh?.host ?? h.address, port: h.ssh?.port ?? sshDefaults.port ?? 22, user: h.ssh?.user ?? sshDefaults.user ?? "root", privateKey: key, hostKey: h.ssh?.hostKey, via };
@@ -479,23 +466,17 @@ function managerPorts(c: Check, hosts: Host[]): [number | undefined, string][] {
         [cfg.registry?.port, "matrix:registry.port"],
         [tls?.enabled ? tls.port : undefined, "matrix:router.tls.port"],
         [tls?.enabled ? tls.proxyPort : undefined, "matrix:router.tls.proxyPort"],
-        [cfg.monitoring?.port, "matrix:monitoring.port"],
+        [cfg.monitoring?.enabled ? cfg.monitoring.port : undefined, "matrix:monitoring.port"],
         [cfg.tenancy && (cfg.tenants ?? []).length ? cfg.tenancy.jumpPort : undefined, "matrix:tenancy.jumpPort"],
     ];
 }
 
-/** What scripts/build-cadvisor.sh leaves in the image build contexts (relative to the project). */
-export const MONITORING_BINARIES = { cadvisor: "images/cadvisor/cadvisor", monitor: "images/monitor/matrix-monitor" };
-
 function checkMonitoring(c: Check, hosts: Host[], nodes: Nodes, replicas: Map<string, Replica[]>) {
     const { cfg, problems } = c;
     const m = cfg.monitoring;
-    if (!m) return;
-    // Built on this machine (not in git): reported here, so a deploy never stops half-way for them.
-    const built = (file: string) => c.env.isFile(path.join(c.env.projectDir, file));
-    if (!m.cadvisorImage && !built(MONITORING_BINARIES.cadvisor))
-        problems.report(at("monitoring"), `${MONITORING_BINARIES.cadvisor} is missing: run scripts/build-cadvisor.sh (it builds cAdvisor and the monitor from the Go module proxy), or set matrix:monitoring.cadvisorImage to an image to pull`);
-    if (!built(MONITORING_BINARIES.monitor)) problems.report(at("monitoring"), `${MONITORING_BINARIES.monitor} is missing: run scripts/build-cadvisor.sh (it builds the monitor from monitor/)`);
+    // Off: none of its ports is taken. Its binaries are build outputs, built during `up`
+    // (components/monitoring.ts), never configuration: nothing here looks for them.
+    if (!m?.enabled) return;
     const interval = durationMs(m.interval);
     if (interval < 1000 || interval > 60_000) problems.report(at("monitoring", "interval"), `(${m.interval}) must be between 1s and 1m`);
     const history = durationMs(m.history);
@@ -531,7 +512,7 @@ function checkMonitoring(c: Check, hosts: Host[], nodes: Nodes, replicas: Map<st
 
 /** A PEM file's path as configured: relative to the project, ~ for the home directory. */
 function pemPath(env: ConfigEnv, file: string): string {
-    return path.resolve(env.projectDir, expandHome(file));
+    return path.resolve(env.projectDir, expandHome(env, file));
 }
 
 function checkSecret({ env, problems }: Check, ref: SecretRef, where: string) {
@@ -945,6 +926,7 @@ function assemble(
         tls: { ca: cfg.tls!.ca && { certificate: pemModel(cfg.tls!.ca.certificate)!, key: cfg.tls!.ca.key } },
         lab,
         monitoring: {
+            enabled: cfg.monitoring!.enabled,
             port: cfg.monitoring!.port,
             bind: cfg.monitoring!.bind ?? manager.address,
             intervalSeconds: durationMs(cfg.monitoring!.interval) / 1000,

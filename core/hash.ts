@@ -1,8 +1,7 @@
 // Content hashes: image tags and command triggers derive from content, so an
-// unchanged input never causes a rebuild or a re-run.
+// unchanged input never causes a rebuild or a re-run. Pure: a directory's hash, which reads
+// files, is components/directoryHash.ts.
 import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 
 export function sha256(text: string | Buffer): string {
     return createHash("sha256").update(text).digest("hex");
@@ -11,29 +10,4 @@ export function sha256(text: string | Buffer): string {
 /** Short stable hash of a text, for tags, VCL names and triggers. */
 export function contentHash(text: string): string {
     return sha256(text).slice(0, 16);
-}
-
-/**
- * Hash of a build context: every file's relative path, mode and bytes (a symlink: its target),
- * in sorted order. Everything counts, even what a .dockerignore would leave out: a change there
- * costs a rebuild that Docker's layer cache makes cheap, never a stale tag.
- */
-export function directoryHash(dir: string): string {
-    const h = createHash("sha256");
-    const walk = (rel: string): void => {
-        const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
-        for (const e of entries) {
-            const r = path.posix.join(rel, e.name);
-            const full = path.join(dir, r);
-            if (e.isSymbolicLink()) h.update(`${r}\0l\0${fs.readlinkSync(full)}\0`);
-            else if (e.isDirectory()) walk(r);
-            else if (e.isFile()) {
-                h.update(`${r}\0${fs.statSync(full).mode & 0o111 ? "x" : "-"}\0`);
-                h.update(fs.readFileSync(full));
-                h.update("\0");
-            }
-        }
-    };
-    walk("");
-    return h.digest("hex").slice(0, 16);
 }

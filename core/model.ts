@@ -129,6 +129,8 @@ export interface Lab {
 
 /** cAdvisor on every host; the manager's collector and status page. */
 export interface Monitoring {
+    /** false: no cAdvisor, no monitor, no status page (the other fields are the defaults, unused). */
+    enabled: boolean;
     port: number;
     /** Where the monitor listens: config monitoring.bind, else the manager's private address. */
     bind: string;

@@ -153,6 +153,8 @@ export const schemas = {
     /** cAdvisor on every host and the manager's collector and status page (monitor/). */
     monitoring: z
         .strictObject({
+            /** false: no cAdvisor, no monitor, no status page. */
+            enabled: z.boolean().default(true),
             /** The monitor's port on the manager (its API and status page). */
             port: port.default(9090),
             /** The address the monitor listens on; unset: the manager's private address (the status page is for operators, not the cloud's front door). */

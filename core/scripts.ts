@@ -31,7 +31,8 @@ export type ScriptName =
     | "cli-router-sample"
     | "tenant-routes"
     | "instance-agent"
-    | "instance-agent-start";
+    | "instance-agent-start"
+    | "build-binaries";
 
 /** Values a script template takes: plain data only (a Pulumi Output here would render as text). */
 export type ScriptVars = Record<string, string | number | boolean | readonly string[] | readonly Record<string, string>[]>;

@@ -10,13 +10,14 @@
 # builds run with -mod=readonly. Binaries are cached by the hash of their inputs outside the repo
 # (MATRIX_TOOLCHAIN_CACHE, default ~/.cache/matrix-cadvisor) and copied into the image build
 # contexts (git-ignored files). Online users who set monitoring.cadvisorImage still need
-# matrix-monitor.
+# matrix-monitor. `pulumi up` runs this script itself (components/monitoring.ts) whenever the
+# hash of its inputs changes; running it by hand first only fills the cache.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${MATRIX_TOOLCHAIN_CACHE:-$HOME/.cache/matrix-cadvisor}"
 say() { echo "build-cadvisor: $*"; }
 
-command -v go >/dev/null || { echo "build-cadvisor: Go is needed to build cAdvisor from the Go module proxy (apt-get install golang, or go.dev/dl)" >&2; exit 1; }
+command -v go >/dev/null || { echo "build-cadvisor: Go is needed to build the cloud's binaries, cAdvisor and the monitor, from the Go module proxy (apt-get install golang, or go.dev/dl)" >&2; exit 1; }
 
 build() { # <source dir> <binary> <destination in an image context> [linker flags]
   local src="$root/$1" t0=$SECONDS key out

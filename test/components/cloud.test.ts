@@ -59,7 +59,7 @@ describe("dev stack resource graph (mocks)", () => {
         expect([c.inputs.memory, c.inputs.memorySwap]).toEqual([64, 64]);
         // Least privilege by default.
         expect(c.inputs.securityOpts).toEqual(["no-new-privileges"]);
-        expect(c.inputs.capabilities).toEqual({ drops: ["NET_RAW"], adds: [] });
+        expect(c.inputs.capabilities).toEqual({ drops: ["CAP_NET_RAW"] }); // Docker's stored form (core/docker-forms.ts)
         expect(c.inputs.readOnly).toBe(false);
         const cfg = devConfig();
         cfg.applications[0].cpus = 1;

@@ -35,4 +35,33 @@ describe("monitoring (mocks)", () => {
         const manager = containers.find((r) => r.name === "lab-" + cfg.manager.name) ?? containers.find((r) => (r.inputs.ports ?? []).some((p: { external: number }) => p.external === 8080));
         expect(manager!.inputs.ports).toContainEqual(expect.objectContaining({ internal: 9090, external: 9090, ip: "127.0.0.1" }));
     });
+
+    test("the binaries are built during up: one local command runs scripts/build-cadvisor.sh, triggered by its sources' hash, before either image", async () => {
+        const run = await runProgram(devConfig());
+        expect(run.error).toBeUndefined();
+        const build = run.byName("command:local:Command", "monitoring-binaries");
+        expect(build.inputs.create).toMatch(/^exec bash \.\/scripts\/build-cadvisor\.sh cadvisor monitor$/m);
+        expect(build.inputs.triggers).toEqual([expect.stringMatching(/^[0-9a-f]{16}$/)]);
+        // The images' tags carry the same hash: a changed source is a new tag, whether or not the old binaries are still there.
+        const cadvisor = run.byName("docker:index/image:Image", "monitoring-cadvisor-image");
+        const monitor = run.byName("docker:index/image:Image", "monitoring-monitor-image");
+        for (const image of [cadvisor, monitor]) expect(image.dependencies).toContain(build.urn);
+        // With an image to pull instead of the built cAdvisor, only the monitor is built.
+        const online = devConfig();
+        online.monitoring = { cadvisorImage: "gcr.io/cadvisor/cadvisor:v0.49.1" };
+        const pulled = await runProgram(online);
+        expect(pulled.byName("command:local:Command", "monitoring-binaries").inputs.create).toMatch(/^exec bash \.\/scripts\/build-cadvisor\.sh monitor$/m);
+        expect(pulled.ofType("docker:index/image:Image").map((r) => r.name)).not.toContain("monitoring-cadvisor-image");
+    });
+
+    test("monitoring.enabled false: no cAdvisor, no monitor, no build, no status page", async () => {
+        const cfg = devConfig();
+        cfg.monitoring = { ...(cfg.monitoring ?? {}), enabled: false };
+        const run = await runProgram(cfg);
+        expect(run.error).toBeUndefined();
+        expect(run.resources.filter((r) => /monitoring/i.test(r.name) || /Monitoring/.test(r.type)).map((r) => `${r.type}::${r.name}`)).toEqual([]);
+        expect(run.outputs.monitorUrl).toBeUndefined();
+        const published = run.ofType("docker:index/container:Container").flatMap((c) => (c.inputs.ports ?? []).map((p: { internal: number }) => p.internal));
+        expect(published).not.toContain(9090);
+    });
 });

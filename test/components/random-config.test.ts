@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { buildModel } from "../../core/config";
 import { validConfig } from "../core/arbitrary-config";
 import { configEnv } from "../core/fixtures";
+import { numRuns } from "../suite";
 import { runProgram } from "./harness";
 
 describe("random valid configs: the resource graph (property, mocks)", () => {
@@ -16,8 +17,8 @@ describe("random valid configs: the resource graph (property, mocks)", () => {
                 expect(run.error).toBeUndefined();
                 expect(run.ofType("docker:index/container:Container").filter((r) => r.name.includes("@") && !r.name.startsWith("monitoring-"))).toHaveLength(replicas);
             }),
-            // Each run is a fresh program process of a few seconds: a bounded number of runs.
-            { numRuns: 10 },
+            // Each run is a fresh program process of a few seconds: 3 in the fast suite, 30 in the slow one.
+            { numRuns: numRuns(3, 30) },
         );
-    }, 300_000);
+    }, numRuns(120_000, 600_000));
 });

@@ -64,7 +64,7 @@ describe("valid config", () => {
         for (const r of m.applications.flatMap((a) => a.replicas)) expect(r.hostPort >= 20000 && r.hostPort <= 29999).toBe(true);
         expect(m.applications.map((a) => [a.restart, a.director])).toEqual([["unless-stopped", "round_robin"], ["unless-stopped", "round_robin"]]);
         expect(m.lab).toEqual({ sshPortBase: 2221, routerPort: 8080, registryPort: 5000, routerTlsPort: 8443, monitorPort: 9090, jumpPort: 2200 });
-        expect(m.monitoring).toEqual({ port: 9090, bind: m.manager.address, intervalSeconds: 5, historySeconds: 1800, cadvisorPort: 4194, housekeepingInterval: "5s", cadvisorImage: undefined });
+        expect(m.monitoring).toEqual({ enabled: true, port: 9090, bind: m.manager.address, intervalSeconds: 5, historySeconds: 1800, cadvisorPort: 4194, housekeepingInterval: "5s", cadvisorImage: undefined });
         expect(m.tls).toEqual({});
         expect(m.manager.ssh).toEqual({ host: "127.0.0.1", port: 2221, user: "root" });
         expect(m.nodes[2].ssh.port).toBe(2224);

@@ -97,7 +97,7 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
         },
         tls: {},
         hostPorts: { start: 20000, end: 29999 },
-        monitoring: { port: 9090, bind: "10.10.10.1", intervalSeconds: 5, historySeconds: 1800, cadvisorPort: 4194, housekeepingInterval: "5s" },
+        monitoring: { enabled: true, port: 9090, bind: "10.10.10.1", intervalSeconds: 5, historySeconds: 1800, cadvisorPort: 4194, housekeepingInterval: "5s" },
         baseImage: "debian:bookworm-slim",
         platform: "linux/amd64",
         applications: [
@@ -119,9 +119,10 @@ export function sampleModel(overrides?: Overrides<Model>): Model {
 export function configEnv(files: Record<string, string> = {}, secrets: string[] = ["registryPassword", "dbPassword", "sshKey"]): ConfigEnv {
     return {
         projectDir: "/p",
+        homeDir: "/home/op",
         secretExists: (k) => secrets.includes(k),
         readFile: (f) => files[f],
-        isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519" || /^\/p\/images\/(cadvisor\/cadvisor|monitor\/matrix-monitor)$/.test(f),
+        isFile: (f) => f in files || /^\/p\/apps\/[^/]+\/Dockerfile$/.test(f) || f === "/home/op/.ssh/id_ed25519",
         hashDir: (d) => `hash-of-${d.split("/").pop()}`,
         platform: "linux/amd64",
         imageId: (ref) => `sha256:id-of-${ref}`,

@@ -8,7 +8,7 @@ const withMonitoring = (monitoring: Record<string, unknown>, extra: Record<strin
 describe("monitoring config", () => {
     test("defaults: port 9090 on the manager's private address, every 5 s, 30 min, cAdvisor on 4194", () => {
         const m = buildModel(baseConfig(), configEnv());
-        expect(m.monitoring).toEqual({ port: 9090, bind: m.manager.address, intervalSeconds: 5, historySeconds: 1800, cadvisorPort: 4194, housekeepingInterval: "5s", cadvisorImage: undefined });
+        expect(m.monitoring).toEqual({ enabled: true, port: 9090, bind: m.manager.address, intervalSeconds: 5, historySeconds: 1800, cadvisorPort: 4194, housekeepingInterval: "5s", cadvisorImage: undefined });
     });
 
     test("one problem per mistake, naming the key", () => {
@@ -75,14 +75,32 @@ describe("monitoring rendering", () => {
     });
 });
 
-test("the binaries scripts/build-cadvisor.sh makes are checked before any resource, with what to run", () => {
+describe("monitoring config", () => {
     const { buildModel } = require("../../core/config");
     const { baseConfig, configEnv } = require("./fixtures");
-    const env = configEnv();
-    const missing = { ...env, isFile: (f: string) => !f.startsWith("/p/images/") && env.isFile(f) };
-    expect(() => buildModel(baseConfig(), missing)).toThrow(/matrix:monitoring: images\/cadvisor\/cadvisor is missing: run scripts\/build-cadvisor\.sh[\s\S]*matrix:monitoring: images\/monitor\/matrix-monitor is missing/);
-    // An image to pull instead of the built cAdvisor: only the monitor is needed.
-    const online = baseConfig();
-    online.monitoring = { cadvisorImage: "gcr.io/cadvisor/cadvisor:v0.49.1" };
-    expect(() => buildModel(online, missing)).toThrow(/^(?![\s\S]*cadvisor\/cadvisor is missing)[\s\S]*matrix-monitor is missing/);
+
+    test("validates with no build output present: the binaries are built during `up`, never looked for here", () => {
+        const env = configEnv();
+        const looked: string[] = [];
+        const watching = { ...env, isFile: (f: string) => (looked.push(f), env.isFile(f)), readFile: (f: string) => (looked.push(f), env.readFile(f)) };
+        const m = buildModel(baseConfig(), watching);
+        expect(m.monitoring.enabled).toBe(true);
+        expect(looked.filter((f) => f.startsWith("/p/images/"))).toEqual([]);
+    });
+
+    test("enabled: false takes none of its ports; a misspelled key is reported as the others are", () => {
+        const off = baseConfig();
+        off.monitoring = { enabled: false };
+        off.router = { port: 9090 };
+        expect(buildModel(off, configEnv()).monitoring.enabled).toBe(false);
+        const on = baseConfig();
+        on.router = { port: 9090 };
+        expect(() => buildModel(on, configEnv())).toThrow(/matrix:monitoring\.port: 9090 is already used by matrix:router\.port/);
+        const typo = baseConfig();
+        typo.monitoring = { enable: false };
+        expect(() => buildModel(typo, configEnv())).toThrow(/matrix:monitoring\.enable/);
+        const wrong = baseConfig();
+        wrong.monitoring = { enabled: "no" };
+        expect(() => buildModel(wrong, configEnv())).toThrow(/matrix:monitoring\.enabled/);
+    });
 });

@@ -5,6 +5,7 @@ import { buildModel } from "../../core/config";
 import { renderFiles, renderVcl } from "../../core/render";
 import { validConfig } from "./arbitrary-config";
 import { configEnv } from "./fixtures";
+import { numRuns } from "../suite";
 
 describe("random valid configs (property)", () => {
     test("pass validation, and every file renders", () => {
@@ -15,7 +16,7 @@ describe("random valid configs (property)", () => {
                 renderFiles(model);
                 renderVcl(model);
             }),
-            { numRuns: 300 },
+            { numRuns: numRuns(300, 5000) },
         );
-    });
+    }, numRuns(5_000, 120_000));
 });

@@ -640,6 +640,7 @@ describe("DHCP: the rendered configuration hands out leases in a network namespa
     };
 
     beforeAll(async () => {
+        if (process.getuid?.() !== 0) throw new Error("the DHCP test needs root (it makes network namespaces, as the lab does): run the suite as root, as .ci/run does");
         dnsmasq = requireTool("dnsmasq", "dnsmasq-base");
         busybox = requireTool("busybox", "busybox");
         requireTool("ip", "iproute2");

@@ -200,9 +200,10 @@ describe("firewall", () => {
 });
 
 describe("config: tls and router.tls", () => {
-    const files: Record<string, string> = { "/p/ca.crt": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", "/p/notes.txt": "hello", "/p/images/cadvisor/cadvisor": "", "/p/images/monitor/matrix-monitor": "" };
+    const files: Record<string, string> = { "/p/ca.crt": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", "/p/notes.txt": "hello" };
     const env = (secrets: string[] = []): ConfigEnv => ({
         projectDir: "/p",
+        homeDir: "/home/op",
         secretExists: (k) => secrets.includes(k),
         readFile: (f) => files[f],
         isFile: (f) => f in files,

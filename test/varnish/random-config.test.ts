@@ -8,6 +8,7 @@ import { buildModel } from "../../core/config";
 import { renderVcl } from "../../core/render";
 import { validConfig } from "../core/arbitrary-config";
 import { configEnv } from "../core/fixtures";
+import { numRuns } from "../suite";
 import { requireTool } from "./vtc";
 
 describe("random valid configs: varnishd -C compiles the VCL (property)", () => {
@@ -31,8 +32,8 @@ describe("random valid configs: varnishd -C compiles the VCL (property)", () => 
                 const r = spawnSync(varnishd, ["-C", "-n", path.join(tmp, `r${n}.d`), "-f", file], { encoding: "utf8", timeout: 60_000 });
                 if (r.status !== 0) throw new Error(`varnishd -C rejected the VCL:\n${(r.stderr ?? "").split("\n").slice(-30).join("\n")}\n--- VCL ---\n${vcl}`);
             }),
-            // Each compile takes a fraction of a second: a bounded number of runs.
-            { numRuns: 25 },
+            // Each compile takes a fraction of a second: 10 in the fast suite, 150 in the slow one.
+            { numRuns: numRuns(10, 150) },
         );
-    }, 120_000);
+    }, numRuns(120_000, 600_000));
 });

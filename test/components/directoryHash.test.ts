@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { directoryHash } from "../../core/hash";
+import { directoryHash } from "../../components/directoryHash";
 
 describe("directoryHash (image tags of build contexts)", () => {
     let dir: string;
@@ -41,6 +41,13 @@ describe("directoryHash (image tags of build contexts)", () => {
         const h = directoryHash(dir);
         fs.unlinkSync(path.join(dir, "link"));
         fs.symlinkSync("elsewhere", path.join(dir, "link"));
+        expect(directoryHash(dir)).not.toBe(h);
+    });
+
+    test("excluded paths (build outputs placed in the context) do not count", () => {
+        const h = directoryHash(dir, ["bin/tool"]);
+        write("bin/tool", "built");
+        expect(directoryHash(dir, ["bin/tool"])).toBe(h);
         expect(directoryHash(dir)).not.toBe(h);
     });
 });
