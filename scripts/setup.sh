@@ -8,7 +8,9 @@
 #  4. npm packages (npm ci, when node_modules does not match package-lock.json);
 #  5. Pulumi: built from source where it cannot be downloaded (scripts/install-pulumi.sh),
 #     otherwise the `pulumi` already installed;
-#  6. a local Pulumi backend (when none is logged in) and the dev stack selected.
+#  6. the cloud's own binaries (cAdvisor, the monitor: scripts/build-cadvisor.sh, cached; `up`
+#     builds them too when their sources change, but not when only the files are missing);
+#  7. a local Pulumi backend (when none is logged in) and the dev stack selected.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -68,11 +70,12 @@ backend_and_stack() {
 }
 
 t0=$SECONDS
-step "1/6 Debian packages" packages
+step "1/7 Debian packages" packages
 [ "$(id -u)" -eq 0 ] || say "not root: the Docker engine must already run (scripts/start-dockerd.sh as root)"
-step "2/6 Docker engine" bash scripts/start-dockerd.sh
-step "3/6 base image" bash scripts/bootstrap-base-image.sh
-step "4/6 npm packages" node_packages
-step "5/6 Pulumi toolchain" pulumi_toolchain
-step "6/6 backend and dev stack" backend_and_stack
-say "ready in $((SECONDS - t0)) s. Next: PULUMI_CONFIG_PASSPHRASE=matrix-dev pulumi up --stack dev"
+step "2/7 Docker engine" bash scripts/start-dockerd.sh
+step "3/7 base image" bash scripts/bootstrap-base-image.sh
+step "4/7 npm packages" node_packages
+step "5/7 Pulumi toolchain" pulumi_toolchain
+step "6/7 the cloud's binaries" bash scripts/build-cadvisor.sh
+step "7/7 backend and dev stack" backend_and_stack
+say "ready in $((SECONDS - t0)) s. Next: PULUMI_CONFIG_PASSPHRASE=matrix-dev pulumi up --stack dev --yes"
