@@ -36,6 +36,9 @@ export interface RunResult {
 
 /** A throwaway backend and the e2e stack on the project folder. */
 export class LabStack {
+    /** Every engine event and every line the CLI printed, of every operation on this stack: what a log could leak. */
+    eventLog = "";
+
     private constructor(readonly stack: Stack, readonly backend: string) {}
 
     static async create(edit: (config: any) => void = () => undefined): Promise<LabStack> {
@@ -105,6 +108,7 @@ export class LabStack {
         const steps = new Map<string, Step>();
         let log = "";
         const onEvent = (e: EngineEvent) => {
+            this.eventLog += JSON.stringify(e) + "\n";
             const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
             if (!m || m.op === "same") return;
             const key = `${m.urn} ${m.op}`;
@@ -112,6 +116,7 @@ export class LabStack {
         };
         try {
             const r = await op(onEvent, (s) => (log += s));
+            this.eventLog += log;
             return { seconds: (Date.now() - t0) / 1000, changes: r.changes, steps: [...steps.values()], outputs: r.outputs, log };
         } catch (e: any) {
             // The CLI's own message (with every diagnostic) is the useful part of a failure.

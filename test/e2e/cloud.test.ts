@@ -117,6 +117,17 @@ test("preview right after up reports no changes, and a second up changes nothing
     expect(describeSteps(r.steps)).toEqual([]);
 });
 
+test("secrets stay secret: the registry password is in neither the state file nor any engine event or CLI output", async () => {
+    const password = (await lab.stack.outputs()).registryPassword;
+    expect(password.secret).toBe(true);
+    expect(password.value).toMatch(/^.{16,}$/);
+    const stateFiles = must(["find", lab.backend, "-name", "*.json*"]).split("\n").filter(Boolean);
+    expect(stateFiles.length).toBeGreaterThan(0);
+    for (const f of stateFiles) expect(fs.readFileSync(f).includes(password.value)).toBe(false);
+    expect(lab.eventLog.length).toBeGreaterThan(10_000);
+    expect(lab.eventLog.includes(password.value)).toBe(false);
+});
+
 test("refresh right after up reads every resource back unchanged, and the next preview is empty", async () => {
     expect(await lab.settled()).toEqual(SETTLED);
 });
