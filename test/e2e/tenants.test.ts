@@ -49,8 +49,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-    await lab?.destroy().catch(() => undefined);
-    await lab?.remove();
+    // A failed destroy fails the suite: a lab left behind would fail the next run's clean start.
+    try {
+        if (lab && (await lab.resourceCount()) > 0) await lab.destroy();
+    } finally {
+        await lab?.remove();
+    }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
