@@ -2,8 +2,8 @@
 // on the project folder) to a lab on the local Docker engine (manager + 3 Docker-in-Docker
 // nodes), then the seed's milestones, node loss and a route change under load, what only the
 // engine shows (preview, refresh, per-resource steps), and destroy. Real sshd, dockerd,
-// registry, dnsmasq and Varnish; requests go to 127.0.0.1 and lab addresses only. Offline, the
-// docker and command plugins are this project's stand-ins (README, "Offline machines").
+// registry, dnsmasq and Varnish; requests go to 127.0.0.1 and lab addresses only. The docker and
+// command plugins are the genuine ones (offline: built from source, README "Offline machines").
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
