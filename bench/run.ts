@@ -156,7 +156,7 @@ async function main() {
             },
         }) + "\n");
     } finally {
-        if ((await lab.resourceCount()) > 0) await lab.destroy();
+        await lab.teardown();
         await lab.remove();
     }
 }

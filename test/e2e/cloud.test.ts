@@ -90,7 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
     // Whatever happened, leave nothing behind.
     if (lab) {
-        if ((await lab.resourceCount()) > 0) await lab.destroy();
+        await lab.teardown();
         await lab.remove();
     }
     if (work) fs.rmSync(work, { recursive: true, force: true });

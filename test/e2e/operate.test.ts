@@ -71,7 +71,7 @@ afterAll(async () => {
     // A node left dead would fail the destroy.
     if (victim) must(["docker", "start", labNames(CLOUD).host(victim)], 60_000);
     if (lab) {
-        if ((await lab.resourceCount()) > 0) await lab.destroy();
+        await lab.teardown();
         await lab.remove();
     }
 });

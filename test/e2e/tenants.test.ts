@@ -51,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
     // A failed destroy fails the suite: a lab left behind would fail the next run's clean start.
     try {
-        if (lab && (await lab.resourceCount()) > 0) await lab.destroy();
+        await lab?.teardown();
     } finally {
         await lab?.remove();
     }
