@@ -11,8 +11,8 @@ export function capabilityName(cap: string): string {
 }
 
 /**
- * The provider's `capabilities` block in Docker's form, sorted, and without empty lists (Docker
- * reads none back for them): unset when there is nothing to add or drop.
+ * The provider's `capabilities` block in Docker's form, sorted; empty lists left out, and the
+ * whole block when there is nothing to add or drop (one spelling for "none").
  */
 export function capabilities(c: { adds?: readonly string[]; drops?: readonly string[] }): { adds?: string[]; drops?: string[] } | undefined {
     const form = (l: readonly string[] = []) => (l.length ? [...new Set(l.map(capabilityName))].sort() : undefined);

@@ -79,22 +79,9 @@ export class LabStack {
         return this.run((onEvent, onOutput) => this.stack.destroy({ onEvent, onOutput, color: "never" }).then((r) => ({ changes: r.summary.resourceChanges ?? {}, outputs: {} })));
     }
 
-    /**
-     * Cleanup after a suite: `destroy`, and once more when a remote command's SSH session ended
-     * with EOF. The genuine command plugin (x/crypto/ssh) opens one connection per command and
-     * does not retry a session that drops; such a drop was seen twice in the deletes of a destroy
-     * (2026-12-06, cause not found). Logged loudly; any other failure, or a second one, throws.
-     */
+    /** Cleanup after a suite: destroy what the stack still holds (a failure throws: no lab is left behind silently). */
     async teardown(): Promise<void> {
-        if ((await this.resourceCount()) === 0) return;
-        try {
-            await this.destroy();
-        } catch (e: any) {
-            const eof = /error: EOF: running/.exec(e.message ?? "");
-            if (!eof) throw e;
-            console.warn(`teardown: destroy failed on a dropped SSH session (EOF), destroying again:\n${e.message.split("\n").filter((l: string) => l.includes("EOF")).slice(0, 3).join("\n")}`);
-            await this.destroy();
-        }
+        if ((await this.resourceCount()) > 0) await this.destroy();
     }
 
     /**
